@@ -1,0 +1,86 @@
+/*
+ * coop: user-space cooperative multitasking.
+ *
+ * The public API of libcoop.  Every type is opaque; options structs start
+ * with a `size` member the caller sets to sizeof the struct it was compiled
+ * with, so later versions can append fields without breaking the ABI.
+ * Every fallible call returns 0 (or a non-negative value) on success and a
+ * negative errno value on failure; the library never reports through errno.
+ * The reference for each call is its man page, coop(3).
+ */
+#ifndef COOP_COOP_H
+#define COOP_COOP_H
+
+#include <stddef.h>
+
+#include <coop/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* `noreturn` spelled so that C99, C11 and C++ compilers all accept it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define COOP_NORETURN __attribute__((__noreturn__))
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define COOP_NORETURN [[noreturn]]
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define COOP_NORETURN _Noreturn
+#else
+#define COOP_NORETURN
+#endif
+
+/* A scheduler: runs its tasks on the thread that calls coop_run(). */
+struct coop_context;
+/* A task handle: valid until coop_join() returns 0 for it, or until it ends
+ * once detached, or until its context is destroyed. */
+struct coop_task;
+
+/* Default usable stack size of a task (a guard page is added below it). */
+#define COOP_STACK_SIZE_DEFAULT ((size_t)256 * 1024)
+/* Smallest stack the library accepts, mapped or caller-supplied. */
+#define COOP_STACK_SIZE_MIN ((size_t)2048)
+/* Task names longer than this many bytes are truncated when copied. */
+#define COOP_TASK_NAME_MAX 31
+
+struct coop_context_opts {
+	size_t size;       /* sizeof(struct coop_context_opts) */
+	size_t stack_size; /* default stack size of its tasks; 0: COOP_STACK_SIZE_DEFAULT */
+};
+
+struct coop_task_opts {
+	size_t size;       /* sizeof(struct coop_task_opts) */
+	size_t stack_size; /* usable stack bytes; 0: the context's default */
+	void *stack;       /* caller-owned buffer of stack_size bytes, or NULL */
+	const char *name;  /* copied; NULL: no name */
+};
+
+/* Create a scheduler; opts may be NULL. */
+int coop_context_create(struct coop_context **out, const struct coop_context_opts *opts);
+/* Release a scheduler with every task and stack it holds; NULL is a no-op. */
+void coop_context_destroy(struct coop_context *ctx);
+/* Run the context's tasks on this thread until none is left. */
+int coop_run(struct coop_context *ctx);
+/* Create a task running fn(arg); out == NULL spawns it detached. */
+int coop_spawn(struct coop_context *ctx, struct coop_task **out, void *(*fn)(void *), void *arg,
+               const struct coop_task_opts *opts);
+/* Move the calling task to the tail of the run queue and run the next one. */
+int coop_yield(void);
+/* End the calling task with `result`. */
+COOP_NORETURN void coop_exit(void *result);
+/* Wait for a task to end, collect its result and free its handle. */
+int coop_join(struct coop_task *task, void **result);
+/* Free the task's resources when it ends instead of at coop_join(). */
+int coop_detach(struct coop_task *task);
+/* The calling task, or NULL outside any task. */
+struct coop_task *coop_self(void);
+/* The task's name ("" when it has none); NULL for a NULL task. */
+const char *coop_task_name(const struct coop_task *task);
+/* The library's version string, "MAJOR.MINOR.PATCH", of the loaded library. */
+const char *coop_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COOP_COOP_H */

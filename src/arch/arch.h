@@ -1,0 +1,52 @@
+/*
+ * arch.h: the only contract between coop and the machine.
+ *
+ * A backend (one file per target under src/arch/, chosen by meson) provides
+ * a way to build a fresh execution context on a stack and to switch from
+ * the running context to a suspended one.  Everything else in coop is
+ * portable C.
+ *
+ * Invariants every backend keeps:
+ *  - coop__arch_switch() saves all state the platform ABI makes callee-saved
+ *    (integer and floating-point registers, and the floating-point control
+ *    state where the ABI makes it callee-saved) into `from`, then resumes `to`.
+ *  - A context made by coop__arch_make() starts in entry(arg) on its own
+ *    stack with the stack aligned as the ABI requires at a function entry,
+ *    and with the floating-point control state of the caller of
+ *    coop__arch_make().  entry must never return.
+ *  - No backend allocates; the context lives wherever the caller puts it.
+ */
+#ifndef COOP_ARCH_H
+#define COOP_ARCH_H
+
+#include <stddef.h>
+
+#include "coop-config.h"
+
+#if COOP_CONTEXT_UCONTEXT
+#include <ucontext.h>
+
+/* The glibc ucontext fallback keeps the whole ucontext_t, plus the entry
+ * point, because makecontext() can only pass int arguments. */
+struct coop__arch_ctx {
+	ucontext_t uc;              /* registers, signal mask, fp state */
+	void (*entry)(void *);      /* first function to run */
+	void *arg;                  /* its argument */
+};
+#else
+/* An assembly backend keeps everything on the suspended stack; the context
+ * is just the stack pointer to resume from. */
+struct coop__arch_ctx {
+	void *sp;                   /* saved stack pointer while suspended */
+};
+#endif
+
+/* Prepare `c` to start entry(arg) on the stack [lo, lo + size). */
+void coop__arch_make(struct coop__arch_ctx *c, void *lo, size_t size, void (*entry)(void *),
+                     void *arg);
+
+/* Save the running context into `from` and resume `to`.  Returns when
+ * something switches back to `from`. */
+void coop__arch_switch(struct coop__arch_ctx *from, struct coop__arch_ctx *to);
+
+#endif /* COOP_ARCH_H */

@@ -1,0 +1,63 @@
+/*
+ * checkers.h: telling AddressSanitizer and valgrind about stack switches.
+ *
+ * Both tools track "the" stack of a thread; a coroutine switch looks to
+ * them like a huge stack frame (false reports, "client switching stacks?").
+ * The hooks here announce every switch and every stack.
+ *
+ * ASan: its fiber API is looked up through weak references, so the one
+ * ordinary libcoop.so annotates switches whenever the application was built
+ * with -fsanitize=address, and costs a not-taken branch otherwise.
+ * valgrind: client requests from <valgrind/valgrind.h> (build-time only)
+ * are a few no-op instructions when not running under valgrind.
+ */
+#ifndef COOP_CHECKERS_H
+#define COOP_CHECKERS_H
+
+#include <stddef.h>
+
+#include "coop-config.h"
+
+#if COOP_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define coop__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
+#define coop__vg_stack_deregister(id) VALGRIND_STACK_DEREGISTER(id)
+#else
+#define coop__vg_stack_register(lo, hi) 0u
+#define coop__vg_stack_deregister(id) ((void)(id))
+#endif
+
+/* ASan's fiber interface (compiler-rt's common_interface_defs.h). */
+extern void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
+                                           size_t size) __attribute__((weak));
+extern void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+                                            size_t *size_old) __attribute__((weak));
+extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size)
+	__attribute__((weak));
+
+/* Before a switch to the stack [lo, lo + size) (lo NULL: the thread's own
+ * stack, whose bounds `main_lo`/`main_size` hold once learnt).  `fake` keeps
+ * the leaving context's fake stack; NULL when that context never resumes. */
+static inline void coop__asan_leave(void **fake, const void *lo, size_t size)
+{
+	if (__sanitizer_start_switch_fiber)
+		__sanitizer_start_switch_fiber(fake, lo, size);
+}
+
+/* After a switch, in the context that now runs.  `lo`/`size` receive the
+ * bounds of the stack just left (NULL: not wanted). */
+static inline void coop__asan_arrive(void *fake, const void **lo, size_t *size)
+{
+	if (__sanitizer_finish_switch_fiber)
+		__sanitizer_finish_switch_fiber(fake, lo, size);
+}
+
+/* A stack about to be reused may still carry poisoned redzones of frames
+ * that never returned (a task ended by coop_exit, or released suspended). */
+static inline void coop__asan_unpoison(const void *lo, size_t size)
+{
+	if (__asan_unpoison_memory_region)
+		__asan_unpoison_memory_region(lo, size);
+}
+
+#endif /* COOP_CHECKERS_H */
