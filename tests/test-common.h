@@ -13,6 +13,25 @@
 #include <check.h>
 #include <stdlib.h>
 
+/*
+ * AddressSanitizer's runtime runs on the task's stack at every switch (its
+ * fiber hooks) and pads every frame with redzones: an empty task alone
+ * takes about 2.5 KiB there.  Tests that run tasks on stacks near
+ * COOP_STACK_SIZE_MIN give ASan builds this much more room, or use less of
+ * a small stack; natively they test the exact sizes.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
+#define TEST_ASAN_SLACK ((size_t)(TEST_ASAN ? 8192 : 0))
+
 /* Seconds a single test may take before Check reports a timeout. */
 #define TEST_TIMEOUT 60
 

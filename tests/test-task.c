@@ -117,7 +117,7 @@ START_TEST(spawn_inside_appends)
 }
 END_TEST
 
-static void *yield_once_and_note(void *arg)
+static void *note_arg(void *arg)
 {
 	note((char)(intptr_t)arg);
 	return NULL;
@@ -129,7 +129,7 @@ static void *spawner_no_yield(void *arg)
 {
 	(void)arg;
 	note('A');
-	ck_assert_int_eq(coop_spawn(ctx, NULL, yield_once_and_note, (void *)(intptr_t)'X', NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, note_arg, (void *)(intptr_t)'X', NULL), 0);
 	note('a');
 	return NULL;
 }
@@ -138,7 +138,7 @@ START_TEST(spawn_inside_runs_after_queue)
 {
 	reset_order();
 	ck_assert_int_eq(coop_spawn(ctx, NULL, spawner_no_yield, NULL, NULL), 0);
-	ck_assert_int_eq(coop_spawn(ctx, NULL, yield_once_and_note, (void *)(intptr_t)'B', NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, note_arg, (void *)(intptr_t)'B', NULL), 0);
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_str_eq(order, "AaBX");
 }
@@ -198,6 +198,9 @@ static __attribute__((noinline)) int exit_depth(int depth)
 {
 	volatile int local = depth;
 
+	/* Never true; a returning path keeps -Winfinite-recursion quiet. */
+	if (depth < 0)
+		return 0;
 	if (depth == 0)
 		coop_exit((void *)(intptr_t)0x5eed);
 	/* Not a tail call: uses the callee's result. */
@@ -328,8 +331,6 @@ START_TEST(detach_after_finish)
 }
 END_TEST
 
-static struct coop_task *inner_handle;
-
 static void *detach_self_then_run(void *arg)
 {
 	ck_assert_int_eq(coop_detach(coop_self()), 0);
@@ -340,9 +341,10 @@ static void *detach_self_then_run(void *arg)
 
 START_TEST(detach_self)
 {
+	struct coop_task *t = NULL;
 	int n = 0;
 
-	ck_assert_int_eq(coop_spawn(ctx, &inner_handle, detach_self_then_run, &n, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, &t, detach_self_then_run, &n, NULL), 0);
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(n, 1);
 }
@@ -750,7 +752,7 @@ START_TEST(task_opts_size)
 		struct coop_task_opts opts;
 		unsigned char bytes[sizeof(struct coop_task_opts) + 32];
 	} u;
-	struct coop_task *t = NULL;
+	struct coop_task *t = NULL, *t2 = NULL;
 	int n = 0;
 
 	/* Too small to hold even `size`. */
@@ -777,7 +779,6 @@ START_TEST(task_opts_size)
 	memset(&u, 0, sizeof(u));
 	u.opts.size = sizeof(u);
 	u.opts.name = "later";
-	struct coop_task *t2 = NULL;
 	ck_assert_int_eq(coop_spawn(ctx, &t2, bump, &n, &u.opts), 0);
 	ck_assert_str_eq(coop_task_name(t2), "later");
 	/* A nonzero byte we do not know about. */
@@ -874,28 +875,36 @@ END_TEST
 
 static int errno_seen[2];
 
+/* Check's assertions may themselves touch errno, so errno is read right
+ * after each call and checked afterwards. */
 static void *errno_task(void *arg)
 {
 	int mine = (int)(intptr_t)arg;
-	int i;
+	int i, rc, got;
 
 	for (i = 0; i < 3; i++) {
 		errno = mine;
-		ck_assert_int_eq(coop_yield(), 0);
-		if (errno != mine)
-			errno_seen[mine == EIO ? 0 : 1] = errno;
+		rc = coop_yield();
+		got = errno;
+		ck_assert_int_eq(rc, 0);
+		if (got != mine)
+			errno_seen[mine == EIO ? 0 : 1] = got;
 	}
 	return NULL;
 }
 
 START_TEST(errno_per_task)
 {
+	int rc, got;
+
 	errno_seen[0] = errno_seen[1] = 0;
 	ck_assert_int_eq(coop_spawn(ctx, NULL, errno_task, (void *)(intptr_t)EIO, NULL), 0);
 	ck_assert_int_eq(coop_spawn(ctx, NULL, errno_task, (void *)(intptr_t)ENOENT, NULL), 0);
 	errno = EXDEV;
-	ck_assert_int_eq(coop_run(ctx), 0);
-	ck_assert_int_eq(errno, EXDEV);
+	rc = coop_run(ctx);
+	got = errno;
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(got, EXDEV);
 	/* Each task found its own errno after every yield. */
 	ck_assert_int_eq(errno_seen[0], 0);
 	ck_assert_int_eq(errno_seen[1], 0);
@@ -905,11 +914,17 @@ END_TEST
 /* A failing call reports through its return value, not errno. */
 START_TEST(errno_untouched_by_errors)
 {
+	int rc[3], got;
+
 	errno = 0;
-	ck_assert_int_eq(coop_yield(), -EPERM);
-	ck_assert_int_eq(coop_join(NULL, NULL), -EINVAL);
-	ck_assert_int_eq(coop_spawn(NULL, NULL, NULL, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(errno, 0);
+	rc[0] = coop_yield();
+	rc[1] = coop_join(NULL, NULL);
+	rc[2] = coop_spawn(NULL, NULL, NULL, NULL, NULL);
+	got = errno;
+	ck_assert_int_eq(rc[0], -EPERM);
+	ck_assert_int_eq(rc[1], -EINVAL);
+	ck_assert_int_eq(rc[2], -EINVAL);
+	ck_assert_int_eq(got, 0);
 }
 END_TEST
 
@@ -920,7 +935,7 @@ static volatile long double lone = 1.0L, lthree = 3.0L;
 
 /* Whether the arithmetic in use honours the rounding mode (valgrind, for
  * one, always rounds to nearest); only then are results compared. */
-static int rounding_honoured;
+static int rounding_honoured, rounding_honoured_ld;
 
 struct round_result {
 	int mode;        /* the mode the task sets */
@@ -950,12 +965,16 @@ START_TEST(rounding_per_task)
 {
 	struct round_result up = {FE_UPWARD, 0, 0, 0}, tz = {FE_TOWARDZERO, 0, 0, 0};
 	volatile double near_d, up_d;
+	volatile long double near_ld, up_ld;
 
 	near_d = one / three;
+	near_ld = lone / lthree;
 	ck_assert_int_eq(fesetround(FE_UPWARD), 0);
 	up_d = one / three;
+	up_ld = lone / lthree;
 	ck_assert_int_eq(fesetround(FE_TONEAREST), 0);
 	rounding_honoured = up_d != near_d;
+	rounding_honoured_ld = up_ld != near_ld;
 
 	ck_assert_int_eq(coop_spawn(ctx, NULL, rounding_task, &up, NULL), 0);
 	ck_assert_int_eq(coop_spawn(ctx, NULL, rounding_task, &tz, NULL), 0);
@@ -969,9 +988,12 @@ START_TEST(rounding_per_task)
 	ck_assert_int_eq(tz.mode_ok, 1);
 	if (rounding_honoured) {
 		ck_assert(up.d > tz.d);
-		ck_assert(up.ld > tz.ld);
 		ck_assert(tz.d == near_d);
 		ck_assert(up.d == up_d);
+	}
+	if (rounding_honoured_ld) {
+		ck_assert(up.ld > tz.ld);
+		ck_assert(up.ld == up_ld);
 	}
 }
 END_TEST
@@ -981,6 +1003,10 @@ END_TEST
 #define MANY 10000
 #define MANY_YIELDS 3
 
+static int many_failed_yields;
+
+/* Plain checks here: 30,000 Check assertions would dominate the run time
+ * under valgrind. */
 static void *many_task(void *arg)
 {
 	uintptr_t v = (uintptr_t)arg;
@@ -988,7 +1014,8 @@ static void *many_task(void *arg)
 
 	for (i = 0; i < MANY_YIELDS; i++) {
 		v += 1;
-		ck_assert_int_eq(coop_yield(), 0);
+		if (coop_yield() != 0)
+			many_failed_yields++;
 	}
 	return (void *)(v * 2);
 }
@@ -1002,7 +1029,9 @@ START_TEST(ten_thousand_tasks)
 	ck_assert_ptr_nonnull(t);
 	for (i = 0; i < MANY; i++)
 		ck_assert_int_eq(coop_spawn(ctx, &t[i], many_task, (void *)i, NULL), 0);
+	many_failed_yields = 0;
 	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(many_failed_yields, 0);
 	for (i = 0; i < MANY; i++) {
 		res = NULL;
 		ck_assert_int_eq(coop_join(t[i], &res), 0);

@@ -60,7 +60,7 @@ static inline void *coop__compat_entry(void *fn)
 	return NULL;
 }
 
-static inline int add_task(coop_context *c, task_t *task, coop_stack stack, void (*fn)())
+static inline int add_task(coop_context *c, task_t *task, coop_stack stack, void (*fn)(void))
 {
 	struct coop_task_opts opts = {sizeof(opts), stack.size, stack.stack_bottom, NULL};
 	union { void *data; void (*code)(void); } u;
@@ -68,7 +68,7 @@ static inline int add_task(coop_context *c, task_t *task, coop_stack stack, void
 
 	if (!c->ctx && (rc = coop_context_create(&c->ctx, NULL)) < 0)
 		return rc;
-	u.code = (void (*)(void))fn;
+	u.code = fn;
 	rc = coop_spawn(c->ctx, NULL, coop__compat_entry, u.data, &opts);
 	if (rc == 0 && task)
 		task->added = 1;
