@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""check-exports.py: the exports, the version script and the documented API
+agree.
+
+    check-exports.py LIBRARY MAPFILE HEADER MANDIR
+
+Fails (exit 1, one line per problem) when
+  - the library exports a symbol the version script does not list (a leak),
+    or at a version other than the script's node;
+  - the version script lists a name the library does not export;
+  - <coop/coop.h> declares a coop_ function the version script does not
+    list, or the script lists one the header does not declare;
+  - a listed name has no man page MANDIR/<name>.3.
+"""
+import re
+import subprocess
+import sys
+
+
+def exported(lib):
+    """{name: version} of the library's defined dynamic symbols."""
+    out = subprocess.run(['readelf', '--dyn-syms', '-W', lib], check=True,
+                         capture_output=True, text=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        f = line.split()
+        # Num: Value Size Type Bind Vis Ndx Name
+        if len(f) < 8 or not f[0].endswith(':') or f[6] == 'UND':
+            continue
+        if f[4] not in ('GLOBAL', 'WEAK'):
+            continue
+        name, _, ver = f[7].partition('@')
+        syms[name] = ver.lstrip('@').split(' ')[0]
+    return syms
+
+
+def version_script(path):
+    """(nodes, {name: node}) of the globals of a GNU version script."""
+    text = re.sub(r'/\*.*?\*/', '', open(path).read(), flags=re.S)
+    names, nodes = {}, []
+    for node, body in re.findall(r'([\w.]+)\s*{(.*?)}\s*[\w\s]*;', text, flags=re.S):
+        nodes.append(node)
+        glob = re.search(r'global:(.*?)(local:|$)', body, flags=re.S)
+        for name in re.findall(r'([A-Za-z_]\w*)\s*;', glob.group(1) if glob else ''):
+            names[name] = node
+    return nodes, names
+
+
+def declared(header):
+    """coop_ functions the public header declares."""
+    text = re.sub(r'/\*.*?\*/', '', open(header).read(), flags=re.S)
+    return set(re.findall(r'\b(coop_\w+)\s*\(', text))
+
+
+def main():
+    lib, mapfile, header, mandir = sys.argv[1:5]
+    problems = []
+    syms = exported(lib)
+    nodes, listed = version_script(mapfile)
+    for name, ver in sorted(syms.items()):
+        if name in nodes:
+            continue  # the version node's own definition symbol
+        if name not in listed:
+            problems.append(f'{name}: exported but not in {mapfile}')
+        elif ver != listed[name]:
+            problems.append(f'{name}: exported at {ver!r}, the script says {listed[name]}')
+    for name in sorted(listed):
+        if name not in syms:
+            problems.append(f'{name}: in {mapfile} but not exported')
+    decl = declared(header)
+    for name in sorted(decl - set(listed)):
+        problems.append(f'{name}: declared in {header} but not in {mapfile}')
+    for name in sorted(set(listed) - decl):
+        problems.append(f'{name}: in {mapfile} but not declared in {header}')
+    for name in sorted(listed):
+        try:
+            open(f'{mandir}/{name}.3').close()
+        except OSError:
+            problems.append(f'{name}: no man page {mandir}/{name}.3')
+    for p in problems:
+        print(p)
+    print(f'{len(syms)} exported, {len(listed)} in the version script, '
+          f'{len(decl)} declared: {len(problems)} problems')
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
