@@ -15,11 +15,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <bsd/sys/queue.h>
-
 #include <coop/coop.h>
 
 #include "arch/arch.h"
+#include "coop-config.h"
+
+#if COOP_HAVE_LIBBSD
+#include <bsd/string.h>
+#include <bsd/sys/queue.h>
+#else
+/* Without libbsd (cross builds for targets Debian has no libbsd for):
+ * glibc's sys/queue.h has every list macro used here. */
+#include <string.h>
+#include <sys/queue.h>
+#if !COOP_HAVE_STRLCPY
+/* glibc < 2.38 has no strlcpy; this is its contract, for names only. */
+static inline size_t strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+
+	if (size) {
+		size_t n = len < size - 1 ? len : size - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+#endif
+#endif
 
 /* Public entry points; the version script decides what leaves the DSO. */
 #define COOP_EXPORT __attribute__((visibility("default")))

@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include <bsd/string.h>
-
 #include "checkers.h"
 #include "coop-private.h"
 
