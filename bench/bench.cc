@@ -37,6 +37,7 @@
 #ifdef HAVE_BOOST_CONTEXT
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/fiber.hpp>
+#include <boost/context/fixedsize_stack.hpp>
 #include <boost/context/pooled_fixedsize_stack.hpp>
 namespace ctx = boost::context;
 #endif
@@ -211,7 +212,9 @@ static double boost_spawn_join(long iters)
 	return (t1 - t0) / iters;
 }
 
-/* n fcontexts, each jumping back to the main loop, which resumes the next */
+/* n fcontexts, each jumping back to the main loop, which resumes the next.
+ * Stacks from Boost's default allocator (fixedsize_stack, default size), as
+ * a boost::context::fiber gets them. */
 static void boost_ring_body(ctx::detail::transfer_t t)
 {
 	for (;;)
@@ -220,12 +223,12 @@ static void boost_ring_body(ctx::detail::transfer_t t)
 
 static double boost_ring(long n, long rounds)
 {
-	const size_t size = 64 * 1024;
-	std::vector<char *> stacks(n);
+	ctx::fixedsize_stack salloc;
+	std::vector<ctx::stack_context> stacks(n);
 	std::vector<ctx::detail::fcontext_t> f(n);
 	for (long i = 0; i < n; i++) {
-		stacks[i] = static_cast<char *>(std::malloc(size));
-		f[i] = ctx::detail::make_fcontext(stacks[i] + size, size, boost_ring_body);
+		stacks[i] = salloc.allocate();
+		f[i] = ctx::detail::make_fcontext(stacks[i].sp, stacks[i].size, boost_ring_body);
 	}
 	for (long i = 0; i < n; i++) /* start them all, like coop's first round */
 		f[i] = ctx::detail::jump_fcontext(f[i], nullptr).fctx;
@@ -235,7 +238,7 @@ static double boost_ring(long n, long rounds)
 			f[i] = ctx::detail::jump_fcontext(f[i], nullptr).fctx;
 	double t1 = now_ns();
 	for (long i = 0; i < n; i++)
-		std::free(stacks[i]);
+		salloc.deallocate(stacks[i]);
 	return (t1 - t0) / (double)(n * (rounds - 1));
 }
 #endif

@@ -6,9 +6,13 @@
  * Invariants: at most one context runs per thread (coop__running); while it
  * runs, exactly one of {the coop_run caller, one task} executes, and
  * coop__self names the task (NULL for the caller).  Control returns to the
- * coop_run caller only when the run queue is empty.  errno belongs to
- * whoever runs: it is saved and restored around every switch, before the
- * switch itself, so nothing remains to do once it returns.
+ * coop_run caller only when the run queue is empty.
+ *
+ * The switch path does all its bookkeeping (run queue, errno, current
+ * task) before the switch and tail-calls the assembly, which returns 0:
+ * nothing runs after a switch in the common case, so the resumed task
+ * returns straight to its caller.  Only when a sanitizer is present
+ * (coop__checkers) does a slower path announce each switch to it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,28 +22,40 @@
 
 COOP_TLS struct coop_task *coop__self;
 COOP_TLS struct coop_context *coop__running;
+bool coop__checkers;
+
+/* One ordinary libcoop.so serves plain and sanitized programs alike: look
+ * for ASan's fiber API once, at load. */
+__attribute__((constructor)) static void detect_checkers(void)
+{
+	coop__checkers = __sanitizer_start_switch_fiber != NULL;
+}
 
 COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop_context_opts *opts)
 {
 	struct coop_context_opts o = {0};
 	struct coop_context *ctx;
-	int rc;
+	int saved = errno, rc;
 
 	if (!out)
 		return -EINVAL;
 	if (opts && (rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
 		return rc;
+	if (o.flags & ~COOP_CONTEXT_ALLOW_UNGUARDED)
+		return -EINVAL;
 	if (!o.stack_size)
 		o.stack_size = COOP_STACK_SIZE_DEFAULT;
-	if (o.stack_size < COOP_STACK_SIZE_MIN || !coop__page_round(o.stack_size))
+	if (o.stack_size < COOP_STACK_SIZE_MIN || o.stack_size > SIZE_MAX / 2)
 		return -EINVAL;
 	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
+	if (!ctx) {
+		errno = saved;
 		return -ENOMEM;
-	TAILQ_INIT(&ctx->runq);
+	}
 	LIST_INIT(&ctx->tasks);
-	TAILQ_INIT(&ctx->stacks);
-	ctx->stack_size = o.stack_size;
+	LIST_INIT(&ctx->pools);
+	ctx->stack_size = (o.stack_size + 15) & ~(size_t)15;
+	ctx->flags = o.flags;
 	ctx->next_id = 1;
 	*out = ctx;
 	return 0;
@@ -54,51 +70,69 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	if (ctx->running)
 		coop__die("coop_context_destroy", "context %p is running", (void *)ctx);
 	/* Tasks that never ran are not run; suspended ones are not resumed. */
+	ctx->rq_head = ctx->rq_tail = 0;
 	while ((t = LIST_FIRST(&ctx->tasks)))
 		coop__task_free(t);
-	coop__stack_drain(ctx);
+	coop__stack_destroy(ctx);
+	free(ctx->rq);
 	free(ctx);
 }
 
-void coop__make_ready(struct coop_task *t)
+int coop__rq_reserve(struct coop_context *ctx)
 {
-	t->state = COOP__READY;
-	TAILQ_INSERT_TAIL(&t->ctx->runq, t, runq);
+	size_t cap = ctx->rq ? ctx->rq_mask + 1 : 0, n, i;
+	struct coop_task **rq;
+	int saved;
+
+	if (COOP_LIKELY(ctx->live < cap))
+		return 0;
+	saved = errno;
+	rq = malloc((cap ? 2 * cap : 64) * sizeof(*rq));
+	errno = saved;
+	if (!rq)
+		return -ENOMEM;
+	n = ctx->rq_tail - ctx->rq_head;
+	for (i = 0; i < n; i++)
+		rq[i] = ctx->rq[(ctx->rq_head + i) & ctx->rq_mask];
+	free(ctx->rq);
+	ctx->rq = rq;
+	ctx->rq_mask = (cap ? 2 * cap : 64) - 1;
+	ctx->rq_head = 0;
+	ctx->rq_tail = n;
+	return 0;
 }
 
-/* Pop the next READY task, marked RUNNING and current, with its errno in
- * place; NULL when the queue is empty. */
-static struct coop_task *take_next(struct coop_context *ctx)
+/* The next READY task, or NULL. */
+static inline struct coop_task *rq_first(const struct coop_context *ctx)
 {
-	struct coop_task *next = TAILQ_FIRST(&ctx->runq);
-
-	if (next) {
-		TAILQ_REMOVE(&ctx->runq, next, runq);
-		next->state = COOP__RUNNING;
-		errno = next->saved_errno;
-	} else {
-		errno = ctx->main_errno;
-	}
-	coop__self = next;
-	return next;
+	return ctx->rq_head != ctx->rq_tail ? ctx->rq[ctx->rq_head & ctx->rq_mask] : NULL;
 }
 
-void coop__schedule(struct coop_task *self)
+/* A task on an unguarded stack is leaving the CPU: it must not have
+ * written below its stack. */
+static void check_canary(const char *call, const struct coop_task *t)
 {
-	struct coop_context *ctx = self->ctx;
-	struct coop_task *next;
+	if (!coop__stack_canary_ok(t))
+		coop__die(call, "task %llu \"%s\" overflowed its %zu-byte %s stack (canary at %p overwritten)",
+		          (unsigned long long)t->id, t->name, t->stack_size,
+		          t->pool ? "unguarded" : "caller-supplied", (void *)t->stack_lo);
+}
+
+/* The sanitizer path of a switch from `from` to `next` (NULL: the
+ * coop_run caller); `dying`: `from` never resumes. */
+static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
+                                                    struct coop__arch_ctx *from,
+                                                    struct coop_task *next, bool dying)
+{
 	void *fake = NULL;
 
-	self->saved_errno = errno;
-	next = take_next(ctx);
-	if (next) {
-		coop__asan_leave(&fake, next->stack->lo, next->stack->size);
-		coop__arch_switch(&self->arch, &next->arch);
-	} else {
-		coop__asan_leave(&fake, ctx->main_lo, ctx->main_size);
-		coop__arch_switch(&self->arch, &ctx->main);
-	}
+	if (next)
+		coop__asan_leave(dying ? NULL : &fake, next->stack_lo, next->stack_size);
+	else
+		coop__asan_leave(dying ? NULL : &fake, ctx->main_lo, ctx->main_size);
+	coop__arch_switch(from, next ? &next->arch : &ctx->main);
 	coop__arrive(ctx, fake);
+	return 0;
 }
 
 void coop__arrive(struct coop_context *ctx, void *fake)
@@ -111,19 +145,68 @@ void coop__arrive(struct coop_context *ctx, void *fake)
 	}
 }
 
+/* Hand the thread from the running task (whose state the caller set) to
+ * the next READY task, or back to the coop_run caller when none is. */
+static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *from,
+                              int *from_errno, struct coop_task *next, bool dying)
+{
+	int *e = ctx->errno_ptr;
+
+	*from_errno = *e;
+	if (next) {
+		ctx->rq_head++;
+		next->state = COOP__RUNNING;
+		*e = next->saved_errno;
+		/* With thousands of tasks, each is cold when its turn comes:
+		 * warm the next ones up in two stages.  The task after `next`
+		 * was itself prefetched one switch ago, so reading where its
+		 * frame is costs little; the one after that gets its first
+		 * line (and TLB entry) fetched now. */
+		if (ctx->rq_tail - ctx->rq_head >= 2) {
+			coop__arch_prefetch(&ctx->rq[ctx->rq_head & ctx->rq_mask]->arch);
+			__builtin_prefetch(ctx->rq[(ctx->rq_head + 1) & ctx->rq_mask], 1);
+		}
+	} else {
+		*e = ctx->main_errno;
+	}
+	coop__self = next;
+	if (COOP_UNLIKELY(coop__checkers))
+		return switch_checked(ctx, from, next, dying);
+	return coop__arch_switch(from, next ? &next->arch : &ctx->main);
+}
+
+void coop__schedule(struct coop_task *self)
+{
+	struct coop_context *ctx = self->ctx;
+
+	if (COOP_UNLIKELY(self->canary))
+		check_canary("coop_join", self);
+	switch_away(ctx, &self->arch, &self->saved_errno, rq_first(ctx), false);
+}
+
 void coop__schedule_last(struct coop_context *ctx)
 {
-	struct coop_task *next = take_next(ctx);
+	int scratch;
 
-	/* No fake stack to keep: this context never resumes. */
-	if (next) {
-		coop__asan_leave(NULL, next->stack->lo, next->stack->size);
-		coop__arch_switch(&ctx->graveyard, &next->arch);
-	} else {
-		coop__asan_leave(NULL, ctx->main_lo, ctx->main_size);
-		coop__arch_switch(&ctx->graveyard, &ctx->main);
-	}
+	switch_away(ctx, &ctx->graveyard, &scratch, rq_first(ctx), true);
 	coop__die("coop_exit", "a finished task was resumed");
+}
+
+COOP_EXPORT int coop_yield(void)
+{
+	struct coop_task *self = coop__self, *next;
+	struct coop_context *ctx;
+
+	if (COOP_UNLIKELY(!self))
+		return -EPERM;
+	ctx = self->ctx;
+	if (COOP_UNLIKELY(self->canary))
+		check_canary("coop_yield", self);
+	next = rq_first(ctx);
+	if (!next)
+		return 0; /* alone: keep running */
+	coop__make_ready(self);
+	return switch_away(ctx, &self->arch, &self->saved_errno, next, false);
 }
 
 COOP_EXPORT int coop_run(struct coop_context *ctx)
@@ -136,34 +219,17 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 		return -EBUSY;
 	ctx->running = true;
 	coop__running = ctx;
-	ctx->main_errno = errno;
-	while ((next = take_next(ctx))) {
-		void *fake = NULL;
-
+	ctx->errno_ptr = &errno; /* constant for the thread: no call per switch */
+	while ((next = rq_first(ctx))) {
 		/* The task that arrives learns this stack's bounds for ASan. */
 		ctx->leaving_main = true;
-		coop__asan_leave(&fake, next->stack->lo, next->stack->size);
-		coop__arch_switch(&ctx->main, &next->arch);
-		coop__asan_arrive(fake, NULL, NULL);
+		switch_away(ctx, &ctx->main, &ctx->main_errno, next, false);
 	}
-	/* take_next() restored main_errno. */
+	/* The last switch back restored main_errno. */
 	coop__running = NULL;
 	ctx->running = false;
 	if (ctx->live)
 		coop__die("coop_run", "%zu tasks blocked with none runnable", ctx->live);
-	return 0;
-}
-
-COOP_EXPORT int coop_yield(void)
-{
-	struct coop_task *self = coop__self;
-
-	if (!self)
-		return -EPERM;
-	if (TAILQ_EMPTY(&self->ctx->runq))
-		return 0; /* alone: keep running */
-	coop__make_ready(self);
-	coop__schedule(self);
 	return 0;
 }
 

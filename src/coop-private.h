@@ -3,10 +3,10 @@
  * coop__ calls the source files share.  Nothing here is installed.
  *
  * Ownership: a context owns every task spawned into it (its `tasks` list)
- * and every stack it mapped (in use by a task, or cached in `stacks`).  A
- * task is READY while on the run queue, RUNNING while it is coop__self,
- * BLOCKED while in coop_join, DONE once its function has ended; a DONE task
- * has no stack.  Everything belongs to one thread: no locks.
+ * and every stack it mapped (its pools).  A task is READY while on the run
+ * queue, RUNNING while it is coop__self, BLOCKED while in coop_join, DONE
+ * once its function has ended; it keeps its stack slot until it is joined
+ * (or at once when detached).  Everything belongs to one thread: no locks.
  */
 #ifndef COOP_PRIVATE_H
 #define COOP_PRIVATE_H
@@ -53,57 +53,62 @@ static inline size_t strlcpy(char *dst, const char *src, size_t size)
 #define COOP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define COOP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* A stack a task runs on: either mapped by the library (with a guard page
- * below it) or a caller's buffer. */
-struct coop__stack {
-	void *lo;                       /* lowest usable byte */
-	size_t size;                    /* usable bytes from lo */
-	void *map;                      /* whole mapping incl. guard; NULL for a caller's buffer */
-	size_t map_size;                /* bytes of that mapping; the cache's size key */
-	unsigned vg_id;                 /* valgrind's stack id (0 outside valgrind) */
-	TAILQ_ENTRY(coop__stack) link;  /* position in the context's stack cache */
-};
-
 enum coop__state {
 	COOP__READY,   /* on the run queue */
 	COOP__RUNNING, /* the current task of its thread */
 	COOP__BLOCKED, /* suspended in coop_join */
-	COOP__DONE,    /* ended; result valid; stack released */
+	COOP__DONE,    /* ended; result valid until joined */
+	COOP__FREE,    /* a pool slot with no task in it */
 };
 
+struct coop__pool;
+
+/* A task.  One on a library stack lives at the top of its pool slot, just
+ * above the stack (one allocation, one page for the hot data of a switch);
+ * one on a caller's buffer is malloc'd, off the buffer. */
 struct coop_task {
+	/* What a switch reads and writes comes first: one cache line. */
 	struct coop__arch_ctx arch;       /* machine state while suspended */
 	struct coop_context *ctx;         /* the context it belongs to */
-	TAILQ_ENTRY(coop_task) runq;      /* run queue link while READY */
-	LIST_ENTRY(coop_task) all;        /* the context's list of every task it holds */
+	int saved_errno;                  /* the task's errno while it is not running */
+	enum coop__state state;           /* see above */
+	bool canary;                      /* unguarded: a canary word sits at stack_lo */
+	bool detached;                    /* free everything when it ends */
+	bool guarded;                     /* a guard page lies below stack_lo */
 	void *(*fn)(void *);              /* the task's function */
 	void *arg;                        /* its argument */
 	void *result;                     /* fn's return value or coop_exit's argument */
 	struct coop_task *joiner;         /* task blocked joining this one, or NULL */
 	struct coop_task *joining;        /* task this one is blocked joining (cycle check) */
-	struct coop__stack *stack;        /* stack in use; NULL once DONE */
-	struct coop__stack user_stack;    /* descriptor of a caller's buffer (kept off it) */
+	char *stack_lo;                   /* lowest usable stack byte */
+	size_t stack_size;                /* usable bytes from stack_lo */
+	struct coop__pool *pool;          /* the pool owning this slot; NULL: malloc'd */
+	TAILQ_ENTRY(coop_task) free_link; /* the pool's free lists while FREE */
+	LIST_ENTRY(coop_task) all;        /* the context's list of every task it holds */
 	uint64_t id;                      /* 1, 2, ... in spawn order within the context */
-	int saved_errno;                  /* the task's errno while it is not running */
-	enum coop__state state;           /* see above */
-	bool detached;                    /* free everything when it ends */
+	unsigned vg_id;                   /* valgrind's id of the stack (0 outside valgrind) */
 	char name[COOP_TASK_NAME_MAX + 1];/* copied name, "" when none */
 };
 
 TAILQ_HEAD(coop__taskq, coop_task);
-TAILQ_HEAD(coop__stackq, coop__stack);
 LIST_HEAD(coop__tasklist, coop_task);
+LIST_HEAD(coop__poollist, coop__pool);
 
 struct coop_context {
 	struct coop__arch_ctx main;       /* the coop_run caller while tasks run */
 	struct coop__arch_ctx graveyard;  /* where an ending task's last state goes */
-	struct coop__taskq runq;          /* READY tasks, FIFO */
+	struct coop_task **rq;            /* run queue: a ring of READY tasks, FIFO */
+	size_t rq_mask;                   /* its capacity (a power of two, >= live) - 1 */
+	size_t rq_head;                   /* next to run: rq[rq_head & rq_mask] */
+	size_t rq_tail;                   /* where the next READY task goes */
 	struct coop__tasklist tasks;      /* every task not yet freed */
-	struct coop__stackq stacks;       /* cached free mapped stacks, most recent first */
-	size_t nstacks;                   /* length of `stacks` */
+	struct coop__poollist pools;      /* stack pools, one per slot size */
+	struct coop__pool *default_pool;  /* the pool of stack_size, once made */
 	size_t live;                      /* tasks not yet DONE */
 	size_t stack_size;                /* default usable stack size */
+	unsigned flags;                   /* COOP_CONTEXT_* from the options */
 	uint64_t next_id;                 /* id of the next spawned task */
+	int *errno_ptr;                   /* this thread's errno, while running */
 	int main_errno;                   /* the coop_run caller's errno while tasks run */
 	bool running;                     /* inside coop_run */
 	bool leaving_main;                /* a switch away from the coop_run caller is under way */
@@ -114,6 +119,8 @@ struct coop_context {
 /* The running task and context of this thread (NULL outside coop_run). */
 extern COOP_TLS struct coop_task *coop__self;
 extern COOP_TLS struct coop_context *coop__running;
+/* A sanitizer's fiber API is present: switches take the annotated path. */
+extern bool coop__checkers;
 
 /* Print "coop: <call>: <what>" on stderr and abort: for misuse that cannot
  * be returned as an error. */
@@ -129,12 +136,20 @@ int coop__opts_copy(void *ours, size_t ours_size, const void *theirs);
 /* Suspend the running task (already queued or blocked by the caller) and
  * run the next READY task, or return to coop_run's caller if none. */
 void coop__schedule(struct coop_task *self);
-/* Append a task to the run queue. */
-void coop__make_ready(struct coop_task *t);
+/* Append a task to the run queue (its room was reserved at spawn). */
+static inline void coop__make_ready(struct coop_task *t)
+{
+	struct coop_context *ctx = t->ctx;
+
+	t->state = COOP__READY;
+	ctx->rq[ctx->rq_tail++ & ctx->rq_mask] = t;
+}
+/* Make room in the run queue for one more live task: -ENOMEM. */
+int coop__rq_reserve(struct coop_context *ctx);
 /* First thing after arriving on a task's stack: finish the checkers'
  * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
 void coop__arrive(struct coop_context *ctx, void *fake);
-/* Leave a task that has ended for good; `self` may already be freed. */
+/* Leave a task that has ended for good (it may already be freed). */
 __attribute__((noreturn)) void coop__schedule_last(struct coop_context *ctx);
 
 /* task.c: free a task handle and its stack (the task is not running). */
@@ -143,16 +158,20 @@ void coop__task_free(struct coop_task *t);
 /* stack.c */
 /* Round up to whole pages; 0 on overflow. */
 size_t coop__page_round(size_t n);
-/* A mapped, guarded stack with at least `size` usable bytes (from the
- * context's cache when one fits).  -ENOMEM or mmap's error. */
-int coop__stack_get(struct coop_context *ctx, size_t size, struct coop__stack **out);
-/* Describe a caller's buffer as a stack in `desc` (no guard, no copy). */
-int coop__stack_user(struct coop__stack *desc, void *buf, size_t size);
-/* Give a stack back; a mapped one goes to the cache.  Safe to call while
- * still running on it, as long as the caller switches away before the
- * next coop__stack_get. */
-void coop__stack_put(struct coop_context *ctx, struct coop__stack *s);
-/* Unmap every cached stack. */
-void coop__stack_drain(struct coop_context *ctx);
+/* A task with a guarded stack of at least `size` usable bytes, from the
+ * context's pool (in its slot); fields other than the stack's are unset.
+ * -EINVAL for a bad size, -ENOMEM when memory or the kernel's mapping
+ * budget runs out (see coop_context_create(3)). */
+int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **out);
+/* A malloc'd task running on a caller's buffer (a canary at its bottom). */
+int coop__stack_user_task(void *buf, size_t size, struct coop_task **out);
+/* Give back a task's slot (or free a malloc'd task).  Safe while still
+ * running on that stack, as long as the caller switches away before the
+ * next coop__stack_task. */
+void coop__stack_release(struct coop_context *ctx, struct coop_task *t);
+/* Unmap every pool of the context (all tasks already released). */
+void coop__stack_destroy(struct coop_context *ctx);
+/* Whether an unguarded task's canary is intact. */
+bool coop__stack_canary_ok(const struct coop_task *t);
 
 #endif /* COOP_PRIVATE_H */

@@ -1,27 +1,89 @@
 /*
- * stack.c: task stacks.  Guarded mappings, caller buffers, and a small
- * per-context cache so that spawning in steady state maps nothing.
+ * stack.c: task stacks.  Guarded pool slots, caller buffers, canaries, and
+ * giving memory back.
  *
- * A mapped stack is one anonymous mapping: a PROT_NONE guard page at the
- * bottom (stacks grow down, so running off the end faults there), the
- * usable stack, and this file's descriptor at the very top, above the
- * highest usable byte.  MAP_NORESERVE: memory is committed only as a task
- * touches it, and never zeroed by us.
+ * A context keeps one pool per slot size.  A pool maps stacks in slabs of
+ * many slots (one mapping each, doubling up to SLAB_MAX_SLOTS), so the
+ * kernel's mapping count stays small however many tasks live.  A slot is,
+ * from its lowest address up:
  *
- * A caller's buffer is used as is: no guard, nothing written to it by the
- * library (its descriptor lives in the task).
+ *     guard page | usable stack ... | color | struct coop_task | rest of page
+ *
+ * The task lives at the top of its own slot: spawn allocates nothing else,
+ * and a switch touches one page per task.  The color (0 to 15 cache lines,
+ * by slot index) staggers the stack tops, so that thousands of suspended
+ * tasks do not all compete for the same cache sets.
+ *
+ * Guards: a slot's guard page is installed the first time the slot is
+ * handed out, with madvise(MADV_GUARD_INSTALL) where the kernel has it
+ * (Linux >= 6.13: no new mapping per guard), else with mprotect(PROT_NONE),
+ * which splits the mapping: two kernel mappings per stack, so the default
+ * vm.max_map_count (65530) stops near 32,700 guarded stacks.  When a guard
+ * cannot be installed, coop_spawn fails with -ENOMEM, unless the context
+ * was created with COOP_CONTEXT_ALLOW_UNGUARDED: then the task runs
+ * unguarded with a canary at the bottom of its stack, checked at every
+ * switch away from it.  Never a crash, never silence.
+ *
+ * Reuse: freed slots go on a LIFO "hot" list and are reused as they are:
+ * no system call, no zeroing.  When a pool holds more free hot slots than
+ * max(HOT_MIN, slots in use), the coldest BATCH of them are given back to
+ * the system with madvise(MADV_DONTNEED) (guards survive it) and move to
+ * the "cold" list, reused after the hot ones.  Slabs are unmapped when the
+ * context is destroyed.
+ *
+ * A caller's buffer is used as is (no guard): its task is malloc'd, off
+ * the buffer, and only a canary word is written at the buffer's bottom.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "checkers.h"
 #include "coop-private.h"
 
-/* Free mapped stacks a context keeps for reuse; beyond this they are
- * unmapped, oldest first. */
-#define STACK_CACHE_MAX 64
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 uapi; older headers lack it */
+#endif
+
+#define SLAB_MIN_SLOTS 16
+#define SLAB_MAX_SLOTS 1024
+#define COLORS 16
+#define CACHE_LINE 64
+#define HOT_MIN 64
+#define BATCH 32
+#define CANARY 0x636f6f7063616e79ull /* "coopcany" */
+
+struct coop__slab {
+	char *map;                        /* the mapping: nslots slots */
+	size_t nslots;                    /* slots it holds */
+	size_t handed;                    /* slots handed out at least once, in order */
+	LIST_ENTRY(coop__slab) link;      /* the pool's slabs */
+};
+
+struct coop__pool {
+	size_t usable;                    /* usable stack bytes of each slot: the key */
+	size_t slot_size;                 /* bytes of a slot, guard and task included */
+	struct coop__taskq hot;           /* free slots, resident, most recent first */
+	struct coop__taskq cold;          /* free slots given back with MADV_DONTNEED */
+	size_t nhot;                      /* length of hot */
+	size_t nused;                     /* slots holding a task */
+	struct coop__slab *fresh;         /* the slab with never-used slots, or NULL */
+	size_t next_slab;                 /* slots of the next slab */
+	LIST_HEAD(, coop__slab) slabs;    /* every slab, for destroy */
+	LIST_ENTRY(coop__pool) link;      /* the context's pools */
+};
+
+/* How guards are installed, decided at the first one and kept (any
+ * thread may decide it, with the same answer: relaxed atomics suffice).
+ * Tests force a mode and simulate a mapping budget through these
+ * (internal, single-threaded tests only for the budget). */
+enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT };
+int coop__guard_mode = GUARD_UNKNOWN;
+long coop__guard_budget = -1; /* mprotect guards allowed; -1: the kernel decides */
 
 size_t coop__page_round(size_t n)
 {
@@ -32,107 +94,305 @@ size_t coop__page_round(size_t n)
 	return (n + pg - 1) & ~(pg - 1);
 }
 
-static void stack_unmap(struct coop__stack *s)
+static uint64_t canary_of(const void *lo)
 {
-	void *map = s->map;
-	size_t len = s->map_size;
-
-	coop__vg_stack_deregister(s->vg_id);
-	munmap(map, len); /* s lives in the mapping: read it first */
+	return CANARY ^ (uint64_t)(uintptr_t)lo;
 }
 
-int coop__stack_get(struct coop_context *ctx, size_t size, struct coop__stack **out)
+bool coop__stack_canary_ok(const struct coop_task *t)
 {
-	size_t pg = (size_t)getpagesize();
-	size_t body, map_size;
-	struct coop__stack *s;
-	uintptr_t top;
-	char *map;
-	int saved = errno, rc;
+	return *(const uint64_t *)t->stack_lo == canary_of(t->stack_lo);
+}
 
-	if (size < COOP_STACK_SIZE_MIN)
-		return -EINVAL;
-	body = size > SIZE_MAX - sizeof(*s) - 16 ? 0 : coop__page_round(size + sizeof(*s) + 16);
-	if (!body || body > SIZE_MAX - pg)
-		return -EINVAL;
-	map_size = body + pg;
+/* The task of slot i of a slab. */
+static struct coop_task *slot_task(const struct coop__pool *p, const struct coop__slab *s,
+                                   size_t i)
+{
+	uintptr_t top = (uintptr_t)s->map + (i + 1) * p->slot_size;
+	uintptr_t t = top - sizeof(struct coop_task) - (i % COLORS) * CACHE_LINE;
 
-	TAILQ_FOREACH(s, &ctx->stacks, link) {
-		if (s->map_size == map_size) {
-			TAILQ_REMOVE(&ctx->stacks, s, link);
-			ctx->nstacks--;
-			coop__asan_unpoison(s->lo, s->size);
-			*out = s;
-			return 0;
+	return (struct coop_task *)(t & ~(uintptr_t)(CACHE_LINE - 1));
+}
+
+/* Whether madvise(MADV_GUARD_INSTALL) really guards `page` (just given
+ * one): the kernel must refuse to read it.  Checked once, because an
+ * emulator can accept the call and do nothing (qemu-user 7.2 does). */
+static bool guard_works(const void *page)
+{
+	int fds[2];
+	bool works;
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return false;
+	works = write(fds[1], page, 1) < 0 && errno == EFAULT;
+	close(fds[0]);
+	close(fds[1]);
+	return works;
+}
+
+static int install_guard(void *page, size_t pg)
+{
+	int mode = __atomic_load_n(&coop__guard_mode, __ATOMIC_RELAXED);
+
+	if (mode != GUARD_MPROTECT) {
+		if (madvise(page, pg, MADV_GUARD_INSTALL) == 0) {
+			if (mode == GUARD_MADVISE)
+				return 0;
+			if (guard_works(page)) {
+				__atomic_store_n(&coop__guard_mode, GUARD_MADVISE, __ATOMIC_RELAXED);
+				return 0;
+			}
+		} else if (mode == GUARD_MADVISE) {
+			return -errno;
 		}
+		/* EINVAL (a kernel older than 6.13) or a guard that does not
+		 * guard: mprotect from now on. */
+		__atomic_store_n(&coop__guard_mode, GUARD_MPROTECT, __ATOMIC_RELAXED);
 	}
-
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (map == MAP_FAILED) {
-		rc = -errno;
-		errno = saved;
-		return rc;
-	}
-	if (mprotect(map, pg, PROT_NONE) != 0) {
-		rc = -errno;
-		munmap(map, map_size);
-		errno = saved;
-		return rc;
-	}
-	top = (uintptr_t)map + map_size;
-	s = (struct coop__stack *)((top - sizeof(*s)) & ~(uintptr_t)15);
-	s->lo = map + pg;
-	s->size = ((uintptr_t)s & ~(uintptr_t)15) - (uintptr_t)s->lo;
-	s->map = map;
-	s->map_size = map_size;
-	s->vg_id = coop__vg_stack_register(s->lo, (char *)s->lo + s->size);
-	*out = s;
+	if (coop__guard_budget == 0)
+		return -ENOMEM; /* a simulated vm.max_map_count */
+	if (mprotect(page, pg, PROT_NONE) != 0)
+		return -errno;
+	if (coop__guard_budget > 0)
+		coop__guard_budget--;
 	return 0;
 }
 
-int coop__stack_user(struct coop__stack *desc, void *buf, size_t size)
+/* Make sure a slot's task has its guard, or the canary the context allows
+ * instead. */
+static int guard_slot(struct coop_context *ctx, struct coop_task *t)
+{
+	size_t pg = (size_t)getpagesize();
+	char *base = (char *)((uintptr_t)t->stack_lo - pg);
+	int rc;
+
+	if (t->guarded)
+		return 0;
+	rc = install_guard(base, pg);
+	if (rc == 0) {
+		t->guarded = true;
+		t->canary = false;
+		return 0;
+	}
+	if (!(ctx->flags & COOP_CONTEXT_ALLOW_UNGUARDED))
+		return -ENOMEM;
+	t->canary = true;
+	return 0;
+}
+
+static struct coop__pool *pool_for(struct coop_context *ctx, size_t usable)
+{
+	size_t pg = (size_t)getpagesize(), need;
+	struct coop__pool *p;
+
+	LIST_FOREACH(p, &ctx->pools, link)
+		if (p->usable == usable)
+			return p;
+	/* guard + stack + the largest color + the task, in whole pages */
+	need = coop__page_round(pg + usable + COLORS * CACHE_LINE + sizeof(struct coop_task) +
+	                        CACHE_LINE);
+	if (!need)
+		return NULL;
+	p = calloc(1, sizeof(*p)); /* may set errno: our caller restores it */
+	if (!p)
+		return NULL;
+	p->usable = usable;
+	p->slot_size = need;
+	TAILQ_INIT(&p->hot);
+	TAILQ_INIT(&p->cold);
+	LIST_INIT(&p->slabs);
+	p->next_slab = SLAB_MIN_SLOTS;
+	LIST_INSERT_HEAD(&ctx->pools, p, link);
+	if (usable == ctx->stack_size)
+		ctx->default_pool = p;
+	return p;
+}
+
+static int new_slab(struct coop__pool *p)
+{
+	struct coop__slab *s;
+	size_t n = p->next_slab;
+	void *map;
+
+	while (n > 1 && p->slot_size > SIZE_MAX / n)
+		n /= 2;
+	if (p->slot_size > SIZE_MAX / n)
+		return -ENOMEM;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (;;) {
+		map = mmap(NULL, n * p->slot_size, PROT_READ | PROT_WRITE,
+		           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (map != MAP_FAILED)
+			break;
+		if (n == 1) {
+			int rc = -errno;
+			free(s);
+			return rc;
+		}
+		n /= 2; /* short of address space: try a smaller slab */
+	}
+	/* Never back stacks with huge pages: a 2 MiB page would make every
+	 * task's memory resident. */
+	(void)madvise(map, n * p->slot_size, MADV_NOHUGEPAGE);
+	s->map = map;
+	s->nslots = n;
+	s->handed = 0;
+	LIST_INSERT_HEAD(&p->slabs, s, link);
+	p->fresh = s;
+	if (p->next_slab < SLAB_MAX_SLOTS)
+		p->next_slab *= 2;
+	return 0;
+}
+
+int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **out)
+{
+	size_t pg = (size_t)getpagesize();
+	struct coop__pool *p;
+	struct coop_task *t;
+	int saved, rc;
+
+	if (size < COOP_STACK_SIZE_MIN || size > SIZE_MAX / 2)
+		return -EINVAL;
+	size = (size + 15) & ~(size_t)15;
+	if (COOP_LIKELY(ctx->default_pool && ctx->default_pool->usable == size)) {
+		p = ctx->default_pool;
+	} else {
+		saved = errno;
+		p = pool_for(ctx, size);
+		errno = saved;
+		if (!p)
+			return -ENOMEM;
+	}
+	if (COOP_LIKELY((t = TAILQ_FIRST(&p->hot)) != NULL) && COOP_LIKELY(t->guarded)) {
+		/* The steady state: a warm, guarded slot; no system call. */
+		TAILQ_REMOVE(&p->hot, t, free_link);
+		p->nhot--;
+		coop__asan_unpoison(t->stack_lo, t->stack_size);
+		p->nused++;
+		*out = t;
+		return 0;
+	}
+	saved = errno;
+	if ((t = TAILQ_FIRST(&p->hot))) {
+		TAILQ_REMOVE(&p->hot, t, free_link);
+		p->nhot--;
+		coop__asan_unpoison(t->stack_lo, t->stack_size);
+	} else if ((t = TAILQ_FIRST(&p->cold))) {
+		TAILQ_REMOVE(&p->cold, t, free_link);
+		coop__asan_unpoison(t->stack_lo, t->stack_size);
+	} else {
+		struct coop__slab *s = p->fresh;
+
+		if ((!s || s->handed == s->nslots) && (rc = new_slab(p)) < 0)
+			goto out;
+		s = p->fresh;
+		t = slot_task(p, s, s->handed);
+		t->stack_lo = s->map + s->handed * p->slot_size + pg;
+		t->stack_size = (size_t)((char *)t - t->stack_lo) & ~(size_t)15;
+		t->pool = p;
+		t->guarded = false;
+		t->canary = false;
+		t->vg_id = coop__vg_stack_register(t->stack_lo, t->stack_lo + t->stack_size);
+		s->handed++;
+	}
+	rc = guard_slot(ctx, t);
+	if (rc < 0) {
+		/* Keep the slot for a later try; nothing leaks. */
+		TAILQ_INSERT_TAIL(&p->cold, t, free_link);
+		goto out;
+	}
+	if (t->canary)
+		*(uint64_t *)t->stack_lo = canary_of(t->stack_lo);
+	p->nused++;
+	*out = t;
+	rc = 0;
+out:
+	errno = saved;
+	return rc;
+}
+
+int coop__stack_user_task(void *buf, size_t size, struct coop_task **out)
 {
 	uintptr_t lo = (uintptr_t)buf, hi;
+	struct coop_task *t;
+	int saved = errno;
 
 	if (!buf || size < COOP_STACK_SIZE_MIN || lo > UINTPTR_MAX - size)
 		return -EINVAL;
+	t = malloc(sizeof(*t));
+	if (!t) {
+		errno = saved;
+		return -ENOMEM;
+	}
 	hi = (lo + size) & ~(uintptr_t)15;
 	lo = (lo + 15) & ~(uintptr_t)15;
-	desc->lo = (void *)lo;
-	desc->size = hi - lo;
-	desc->map = NULL;
-	desc->map_size = 0;
-	desc->vg_id = coop__vg_stack_register(desc->lo, (char *)desc->lo + desc->size);
+	t->stack_lo = (char *)lo;
+	t->stack_size = hi - lo;
+	t->pool = NULL;
+	t->guarded = false;
+	t->canary = true;
+	*(uint64_t *)t->stack_lo = canary_of(t->stack_lo);
+	t->vg_id = coop__vg_stack_register(t->stack_lo, t->stack_lo + t->stack_size);
+	*out = t;
 	return 0;
 }
 
-void coop__stack_put(struct coop_context *ctx, struct coop__stack *s)
+/* Give the coldest hot slots' memory back, in one batch. */
+static void trim(struct coop__pool *p)
 {
-	struct coop__stack *old;
+	size_t pg = (size_t)getpagesize();
+	struct coop_task *t;
+	int saved = errno;
 
-	if (!s->map) {
-		coop__vg_stack_deregister(s->vg_id);
-		return;
+	for (int i = 0; i < BATCH && (t = TAILQ_LAST(&p->hot, coop__taskq)); i++) {
+		/* Everything below the page holding the task (and its links). */
+		uintptr_t end = (uintptr_t)t & ~(uintptr_t)(pg - 1);
+
+		TAILQ_REMOVE(&p->hot, t, free_link);
+		p->nhot--;
+		if (end > (uintptr_t)t->stack_lo)
+			(void)madvise(t->stack_lo, end - (uintptr_t)t->stack_lo, MADV_DONTNEED);
+		TAILQ_INSERT_HEAD(&p->cold, t, free_link);
 	}
-	/* Never unmaps `s` itself: the caller may still be running on it. */
-	if (ctx->nstacks >= STACK_CACHE_MAX) {
-		old = TAILQ_LAST(&ctx->stacks, coop__stackq);
-		TAILQ_REMOVE(&ctx->stacks, old, link);
-		ctx->nstacks--;
-		stack_unmap(old);
-	}
-	TAILQ_INSERT_HEAD(&ctx->stacks, s, link);
-	ctx->nstacks++;
+	errno = saved;
 }
 
-void coop__stack_drain(struct coop_context *ctx)
+void coop__stack_release(struct coop_context *ctx, struct coop_task *t)
 {
-	struct coop__stack *s;
+	struct coop__pool *p = t->pool;
 
-	while ((s = TAILQ_FIRST(&ctx->stacks))) {
-		TAILQ_REMOVE(&ctx->stacks, s, link);
-		stack_unmap(s);
+	if (!p) {
+		coop__vg_stack_deregister(t->vg_id);
+		free(t); /* malloc'd: the buffer is the caller's */
+		return;
 	}
-	ctx->nstacks = 0;
+	t->state = COOP__FREE;
+	p->nused--;
+	/* LIFO: the next spawn gets the warmest stack.  Trimming takes the
+	 * coldest ones, never this one (the caller may still run on it). */
+	if (p->nhot >= HOT_MIN && p->nhot >= p->nused)
+		trim(p);
+	TAILQ_INSERT_HEAD(&p->hot, t, free_link);
+	p->nhot++;
+}
+
+void coop__stack_destroy(struct coop_context *ctx)
+{
+	struct coop__pool *p;
+	struct coop__slab *s;
+
+	while ((p = LIST_FIRST(&ctx->pools))) {
+		LIST_REMOVE(p, link);
+		while ((s = LIST_FIRST(&p->slabs))) {
+			LIST_REMOVE(s, link);
+			for (size_t i = 0; i < s->handed; i++)
+				coop__vg_stack_deregister(slot_task(p, s, i)->vg_id);
+			munmap(s->map, s->nslots * p->slot_size);
+			free(s);
+		}
+		free(p);
+	}
+	ctx->default_pool = NULL;
 }

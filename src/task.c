@@ -3,9 +3,9 @@
  * the end of a task (return or coop_exit), join and detach.
  *
  * A task handle stays valid until it is joined, or until the task ends
- * once detached, or until its context is destroyed.  A task's stack is
- * released as soon as the task ends (the handle lives on without it), so a
- * finished but unjoined task holds only its handle.
+ * once detached, or until its context is destroyed.  A task on a library
+ * stack lives in its stack's pool slot, so it keeps that slot until it is
+ * joined; a detached task gives it back as it ends.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,33 +20,36 @@ static void task_entry(void *p)
 {
 	struct coop_task *self = p;
 
-	coop__arrive(self->ctx, NULL);
+	if (COOP_UNLIKELY(coop__checkers))
+		coop__arrive(self->ctx, NULL);
 	task_end(self, self->fn(self->arg));
 }
 
 COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, void *(*fn)(void *),
                            void *arg, const struct coop_task_opts *opts)
 {
-	struct coop_task_opts o = {0};
+	struct coop_task_opts o;
 	struct coop_task *t;
 	int rc;
 
 	if (!ctx || !fn)
 		return -EINVAL;
-	if (opts && (rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
+	if ((rc = coop__rq_reserve(ctx)) < 0)
 		return rc;
-	t = malloc(sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	if (o.stack) {
-		rc = coop__stack_user(&t->user_stack, o.stack, o.stack_size);
-		t->stack = &t->user_stack;
+	if (opts) {
+		if ((rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
+			return rc;
+		if (o.stack)
+			rc = coop__stack_user_task(o.stack, o.stack_size, &t);
+		else
+			rc = coop__stack_task(ctx, o.stack_size ? o.stack_size : ctx->stack_size, &t);
+		if (rc < 0)
+			return rc;
+		strlcpy(t->name, o.name ? o.name : "", sizeof(t->name));
 	} else {
-		rc = coop__stack_get(ctx, o.stack_size ? o.stack_size : ctx->stack_size, &t->stack);
-	}
-	if (rc < 0) {
-		free(t);
-		return rc;
+		if ((rc = coop__stack_task(ctx, ctx->stack_size, &t)) < 0)
+			return rc;
+		t->name[0] = '\0';
 	}
 	t->ctx = ctx;
 	t->fn = fn;
@@ -57,8 +60,7 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 	t->id = ctx->next_id++;
 	t->saved_errno = 0;
 	t->detached = !out;
-	strlcpy(t->name, o.name ? o.name : "", sizeof(t->name));
-	coop__arch_make(&t->arch, t->stack->lo, t->stack->size, task_entry, t);
+	coop__arch_make(&t->arch, t->stack_lo, t->stack_size, task_entry, t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
 	ctx->live++;
 	coop__make_ready(t);
@@ -71,32 +73,32 @@ void coop__task_free(struct coop_task *t)
 {
 	struct coop_context *ctx = t->ctx;
 
-	if (t->state == COOP__READY)
-		TAILQ_REMOVE(&ctx->runq, t, runq);
+	/* Only coop_context_destroy frees a task that has not ended; it
+	 * empties the run queue first. */
 	if (t->state != COOP__DONE)
 		ctx->live--;
-	if (t->stack)
-		coop__stack_put(ctx, t->stack);
 	LIST_REMOVE(t, all);
-	free(t);
+	coop__stack_release(ctx, t);
 }
 
 static void task_end(struct coop_task *self, void *result)
 {
 	struct coop_context *ctx = self->ctx;
 
+	if (COOP_UNLIKELY(self->canary) && !coop__stack_canary_ok(self))
+		coop__die("coop_exit", "task %llu \"%s\" overflowed its %zu-byte stack (canary at %p overwritten)",
+		          (unsigned long long)self->id, self->name, self->stack_size,
+		          (void *)self->stack_lo);
 	self->result = result;
 	self->state = COOP__DONE;
 	ctx->live--;
 	if (self->joiner)
 		coop__make_ready(self->joiner);
-	/* Still running on this stack: stack_put only queues it for reuse,
-	 * and nothing can take it before the switch below. */
-	coop__stack_put(ctx, self->stack);
-	self->stack = NULL;
 	if (self->detached) {
+		/* Still running on this stack: the slot only goes on a free
+		 * list, and nothing can take it before the switch below. */
 		LIST_REMOVE(self, all);
-		free(self);
+		coop__stack_release(ctx, self);
 	}
 	coop__schedule_last(ctx);
 }

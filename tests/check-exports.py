@@ -23,7 +23,8 @@ def exported(lib):
                          capture_output=True, text=True).stdout
     syms = {}
     for line in out.splitlines():
-        f = line.split()
+        # ppc64 ELFv2 adds "[<localentry>: 8]" after Vis: drop such notes.
+        f = re.sub(r'\[[^]]*\]', '', line).split()
         # Num: Value Size Type Bind Vis Ndx Name
         if len(f) < 8 or not f[0].endswith(':') or f[6] == 'UND':
             continue

@@ -82,7 +82,7 @@ END_TEST
 
 START_TEST(create_sized_opts)
 {
-	struct coop_context_opts opts = {sizeof(opts), 0};
+	struct coop_context_opts opts = {.size = sizeof(opts), .stack_size = 0};
 	struct coop_context *a = NULL, *b = NULL;
 	int fa = 0, fb = 0;
 
@@ -106,7 +106,7 @@ END_TEST
 
 START_TEST(create_bad_args)
 {
-	struct coop_context_opts opts = {sizeof(opts), 0};
+	struct coop_context_opts opts = {.size = sizeof(opts), .stack_size = 0};
 	struct coop_context *ctx = NULL;
 
 	ck_assert_int_eq(coop_context_create(NULL, NULL), -EINVAL);
@@ -122,7 +122,7 @@ END_TEST
  * holds, and the default (at least 64 KiB usable) applies. */
 START_TEST(create_opts_size_only)
 {
-	struct coop_context_opts opts = {sizeof(size_t), 1};
+	struct coop_context_opts opts = {.size = sizeof(size_t), .stack_size = 1};
 	struct coop_context *ctx = NULL;
 	int ok = 0;
 

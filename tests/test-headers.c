@@ -50,7 +50,7 @@ static void compat_task(void)
 
 int main(void)
 {
-	struct coop_context_opts copts = {sizeof(copts), COOP_STACK_SIZE_DEFAULT};
+	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = COOP_STACK_SIZE_DEFAULT};
 	struct coop_task_opts topts = {sizeof(topts), COOP_STACK_SIZE_MIN, NULL, "x"};
 	struct coop_context *ctx = NULL;
 	char name[COOP_TASK_NAME_MAX + 1];

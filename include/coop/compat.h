@@ -22,7 +22,9 @@
 #error "<coop/compat.h> is the original C API; from C++ use <coop/coop.h>"
 #endif
 
+#include <errno.h>
 #include <stddef.h>
+
 #include <coop/coop.h>
 
 /* A scheduler; `coop_context ctx = {0};` is a valid empty one. */
@@ -62,10 +64,13 @@ static inline void *coop__compat_entry(void *fn)
 
 static inline int add_task(coop_context *c, task_t *task, coop_stack stack, void (*fn)(void))
 {
-	struct coop_task_opts opts = {sizeof(opts), stack.size, stack.stack_bottom, NULL};
+	struct coop_task_opts opts = {.size = sizeof(opts), .stack_size = stack.size,
+	                              .stack = stack.stack_bottom};
 	union { void *data; void (*code)(void); } u;
 	int rc;
 
+	if (!c || !fn)
+		return -EINVAL;
 	if (!c->ctx && (rc = coop_context_create(&c->ctx, NULL)) < 0)
 		return rc;
 	u.code = fn;

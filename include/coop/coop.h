@@ -43,9 +43,15 @@ struct coop_task;
 /* Task names longer than this many bytes are truncated when copied. */
 #define COOP_TASK_NAME_MAX 31
 
+/* coop_context_opts.flags: when the kernel cannot give a stack its guard
+ * page (the vm.max_map_count budget ran out), run the task unguarded with
+ * a canary checked at every switch instead of failing with -ENOMEM. */
+#define COOP_CONTEXT_ALLOW_UNGUARDED 0x1u
+
 struct coop_context_opts {
 	size_t size;       /* sizeof(struct coop_context_opts) */
 	size_t stack_size; /* default stack size of its tasks; 0: COOP_STACK_SIZE_DEFAULT */
+	unsigned int flags; /* COOP_CONTEXT_* */
 };
 
 struct coop_task_opts {

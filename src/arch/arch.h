@@ -33,20 +33,35 @@ struct coop__arch_ctx {
 	void (*entry)(void *);      /* first function to run */
 	void *arg;                  /* its argument */
 };
+
+/* Start fetching what resuming `c` will read first. */
+static inline void coop__arch_prefetch(const struct coop__arch_ctx *c)
+{
+	__builtin_prefetch(&c->uc.uc_mcontext);
+}
 #else
 /* An assembly backend keeps everything on the suspended stack; the context
  * is just the stack pointer to resume from. */
 struct coop__arch_ctx {
 	void *sp;                   /* saved stack pointer while suspended */
 };
+
+/* Start fetching what resuming `c` will read first: its saved frame (up
+ * to two cache lines). */
+static inline void coop__arch_prefetch(const struct coop__arch_ctx *c)
+{
+	__builtin_prefetch(c->sp);
+	__builtin_prefetch((const char *)c->sp + 64);
+}
 #endif
 
 /* Prepare `c` to start entry(arg) on the stack [lo, lo + size). */
 void coop__arch_make(struct coop__arch_ctx *c, void *lo, size_t size, void (*entry)(void *),
                      void *arg);
 
-/* Save the running context into `from` and resume `to`.  Returns when
- * something switches back to `from`. */
-void coop__arch_switch(struct coop__arch_ctx *from, struct coop__arch_ctx *to);
+/* Save the running context into `from` and resume `to`.  Returns 0 when
+ * something switches back to `from` (a value, so that callers returning 0
+ * can tail-call it). */
+int coop__arch_switch(struct coop__arch_ctx *from, struct coop__arch_ctx *to);
 
 #endif /* COOP_ARCH_H */

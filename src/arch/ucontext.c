@@ -41,8 +41,9 @@ void coop__arch_make(struct coop__arch_ctx *c, void *lo, size_t size, void (*ent
 	            (unsigned int)(p & 0xffffffffu));
 }
 
-void coop__arch_switch(struct coop__arch_ctx *from, struct coop__arch_ctx *to)
+int coop__arch_switch(struct coop__arch_ctx *from, struct coop__arch_ctx *to)
 {
 	if (swapcontext(&from->uc, &to->uc) != 0)
 		coop__die("coop__arch_switch", "swapcontext failed");
+	return 0;
 }

@@ -35,8 +35,8 @@
 
 	.text
 
-/* void coop__arch_switch(struct coop__arch_ctx *from (rdi),
- *                        struct coop__arch_ctx *to (rsi)) */
+/* int coop__arch_switch(struct coop__arch_ctx *from (rdi),
+ *                       struct coop__arch_ctx *to (rsi)): returns 0 */
 	.globl	coop__arch_switch
 	.hidden	coop__arch_switch
 	.type	coop__arch_switch, @function
@@ -60,11 +60,19 @@ coop__arch_switch:
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)			/* MXCSR control bits are callee-saved */
 	fnstcw	4(%rsp)			/* so is the x87 control word */
+	movl	(%rsp), %eax		/* keep ours to compare with theirs */
+	movzwl	4(%rsp), %ecx
 	movq	%rsp, (%rdi)		/* from->sp: this context is now suspended */
 	movq	(%rsi), %rsp		/* to->sp: now on the other context's stack */
-	ldmxcsr	(%rsp)			/* its floating-point control state */
-	fldcw	4(%rsp)
-	addq	$8, %rsp
+	/* Loading MXCSR and the x87 CW costs several ns; tasks almost always
+	 * share one FP environment, so load only what differs.  The MXCSR
+	 * status flags (bits 0-5) are caller-saved and need no restoring. */
+	xorl	(%rsp), %eax
+	testl	$0xffc0, %eax
+	jnz	2f
+1:	cmpw	4(%rsp), %cx
+	jne	3f
+4:	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 	popq	%r15			/* its callee-saved registers */
 	.cfi_adjust_cfa_offset -8
@@ -78,7 +86,13 @@ coop__arch_switch:
 	.cfi_adjust_cfa_offset -8
 	popq	%rbp
 	.cfi_adjust_cfa_offset -8
+	xorl	%eax, %eax		/* return 0: callers may tail-call us */
 	ret				/* to where it called switch, or to start */
+	.cfi_adjust_cfa_offset 56
+2:	ldmxcsr	(%rsp)			/* its MXCSR differs: load it */
+	jmp	1b
+3:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
+	jmp	4b
 	.cfi_endproc
 	.size	coop__arch_switch, .-coop__arch_switch
 

@@ -144,5 +144,10 @@ coop_test_arg:	.quad 0
 	.globl	coop_test_sp_bias
 	.p2align 3
 coop_test_sp_bias:	.quad 8
+/* The names of the bits of coop_test_switch_preserves()'s result, in
+ * order, each NUL-terminated; an empty name ends the list. */
+	.globl	coop_test_reg_names
+coop_test_reg_names:
+	.asciz	"rbx", "rbp", "r12", "r13", "r14", "r15", "MXCSR", "x87-CW", ""
 
 	.section .note.GNU-stack, "", %progbits

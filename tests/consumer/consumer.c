@@ -53,7 +53,7 @@ static void *parent(void *arg)
 
 int main(void)
 {
-	struct coop_context_opts copts = {sizeof(copts), 128 * 1024};
+	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = 128 * 1024};
 	struct coop_task_opts topts = {sizeof(topts), 0, NULL, "parent"};
 	static char buf[16384];
 	struct coop_task_opts uopts = {sizeof(uopts), sizeof(buf), buf, "buffer"};

@@ -1,0 +1,313 @@
+/*
+ * test-portable.c: the scheduler's contract and the original compat
+ * program, with no test framework beyond tests/test-portable.h, so that
+ * every target runs them, also where Debian has no Check (riscv64 in
+ * bookworm).  The Check suites (test-task.c, test-compat.c) cover the same
+ * ground and much more where Check exists.
+ *
+ * Covers FIFO round-robin order (also for a task spawned by a task),
+ * results through coop_join() (returned and by coop_exit() from nested
+ * calls, locals intact across yields), errno and the floating-point
+ * rounding mode kept per task, and the original two-task program through
+ * <coop/compat.h> printing exactly its four lines.
+ */
+#include <errno.h>
+#include <fenv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <coop/coop.h>
+#include <coop/compat.h>
+
+#include "test-portable.h"
+
+/* ------------------------------------------------------- order log -- */
+
+static char order[256];
+static size_t norder;
+
+static void note(char c)
+{
+	T_ASSERT(norder < sizeof(order) - 1);
+	order[norder++] = c;
+	order[norder] = '\0';
+}
+
+static struct coop_context *new_context(void)
+{
+	struct coop_context *ctx = NULL;
+
+	T_EQ_INT(coop_context_create(&ctx, NULL), 0);
+	T_ASSERT(ctx != NULL);
+	return ctx;
+}
+
+/* ------------------------------------------------------------ FIFO -- */
+
+static struct coop_context *fifo_ctx;
+
+/* arg is a letter: logs it three times, yielding in between; 'A' also
+ * spawns 'C', which must queue behind 'B'. */
+static void *letter_task(void *arg)
+{
+	char c = (char)(intptr_t)arg;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		note(c);
+		if (c == 'A' && i == 0)
+			T_EQ_INT(coop_spawn(fifo_ctx, NULL, letter_task, (void *)(intptr_t)'C', NULL),
+			         0);
+		T_EQ_INT(coop_yield(), 0);
+	}
+	return NULL;
+}
+
+static void fifo_order(int unused)
+{
+	(void)unused;
+	fifo_ctx = new_context();
+	T_EQ_INT(coop_spawn(fifo_ctx, NULL, letter_task, (void *)(intptr_t)'A', NULL), 0);
+	T_EQ_INT(coop_spawn(fifo_ctx, NULL, letter_task, (void *)(intptr_t)'B', NULL), 0);
+	T_EQ_INT(coop_run(fifo_ctx), 0);
+	T_EQ_STR(order, "ABCABCABC");
+	coop_context_destroy(fifo_ctx);
+}
+
+/* -------------------------------------------------- join and exit -- */
+
+static void *square_task(void *arg)
+{
+	intptr_t n = (intptr_t)arg;
+
+	T_EQ_INT(coop_yield(), 0);
+	return (void *)(n * n);
+}
+
+/* Recurses, yielding at every level with locals that must survive, and
+ * leaves by coop_exit() from the deepest call. */
+static __attribute__((noinline)) void deep(int depth, intptr_t acc)
+{
+	volatile int local = depth * 7;
+	volatile double fp = depth * 0.5;
+
+	if (depth < 0)
+		return;
+	T_EQ_INT(coop_yield(), 0);
+	T_EQ_INT(local, depth * 7);
+	T_ASSERT(fp == depth * 0.5);
+	if (depth == 0)
+		coop_exit((void *)(acc + 1000));
+	deep(depth - 1, acc + depth);
+	T_FAIL("coop_exit() returned");
+}
+
+static void *deep_task(void *arg)
+{
+	deep((int)(intptr_t)arg, 0);
+	return NULL;
+}
+
+static void join_results(int unused)
+{
+	struct coop_context *ctx = new_context();
+	struct coop_task *t[4];
+	void *res;
+	int i;
+
+	(void)unused;
+	for (i = 0; i < 3; i++)
+		T_EQ_INT(coop_spawn(ctx, &t[i], square_task, (void *)(intptr_t)(i + 2), NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, &t[3], deep_task, (void *)(intptr_t)6, NULL), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	for (i = 0; i < 3; i++) {
+		res = NULL;
+		T_EQ_INT(coop_join(t[i], &res), 0);
+		T_EQ_INT((intptr_t)res, (i + 2) * (i + 2));
+	}
+	res = NULL;
+	T_EQ_INT(coop_join(t[3], &res), 0);
+	/* 6 + 5 + ... + 1, then + 1000 at depth 0 */
+	T_EQ_INT((intptr_t)res, 21 + 1000);
+	coop_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------------ errno -- */
+
+static int errno_bad;
+
+static void *errno_task(void *arg)
+{
+	int mine = (int)(intptr_t)arg;
+	int i, rc, got;
+
+	for (i = 0; i < 5; i++) {
+		errno = mine;
+		rc = coop_yield();
+		got = errno;
+		if (rc != 0 || got != mine)
+			errno_bad++;
+	}
+	return NULL;
+}
+
+static void errno_per_task(int unused)
+{
+	struct coop_context *ctx = new_context();
+	int rc, got;
+
+	(void)unused;
+	errno_bad = 0;
+	T_EQ_INT(coop_spawn(ctx, NULL, errno_task, (void *)(intptr_t)EIO, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, errno_task, (void *)(intptr_t)ENOENT, NULL), 0);
+	errno = EXDEV;
+	rc = coop_run(ctx);
+	got = errno;
+	T_EQ_INT(rc, 0);
+	T_EQ_INT(got, EXDEV);
+	T_EQ_INT(errno_bad, 0);
+	coop_context_destroy(ctx);
+}
+
+/* --------------------------------------------------------- rounding -- */
+
+static volatile double one = 1.0, three = 3.0;
+
+struct round_result {
+	int mode;    /* the mode the task sets */
+	int mode_ok; /* fegetround() matched after every yield */
+	double d;    /* 1/3 computed after the last yield */
+};
+
+static void *rounding_task(void *arg)
+{
+	struct round_result *r = arg;
+	int i;
+
+	T_EQ_INT(fesetround(r->mode), 0);
+	r->mode_ok = 1;
+	for (i = 0; i < 4; i++) {
+		T_EQ_INT(coop_yield(), 0);
+		if (fegetround() != r->mode)
+			r->mode_ok = 0;
+		r->d = one / three;
+	}
+	return NULL;
+}
+
+/* The rounding mode is floating-point control state: each task keeps its
+ * own across switches, and a new task starts with its creator's. */
+static void rounding_per_task(int unused)
+{
+	struct coop_context *ctx = new_context();
+	struct round_result up = {FE_UPWARD, 0, 0}, tz = {FE_TOWARDZERO, 0, 0};
+	volatile double near_d, up_d;
+	int honoured;
+
+	(void)unused;
+	near_d = one / three;
+	T_EQ_INT(fesetround(FE_UPWARD), 0);
+	up_d = one / three;
+	T_EQ_INT(fesetround(FE_TONEAREST), 0);
+	/* Emulators and valgrind may ignore the mode; compare only if not. */
+	honoured = up_d != near_d;
+
+	T_EQ_INT(coop_spawn(ctx, NULL, rounding_task, &up, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, rounding_task, &tz, NULL), 0);
+	T_EQ_INT(fesetround(FE_DOWNWARD), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	T_EQ_INT(fegetround(), FE_DOWNWARD);
+	T_EQ_INT(fesetround(FE_TONEAREST), 0);
+	T_EQ_INT(up.mode_ok, 1);
+	T_EQ_INT(tz.mode_ok, 1);
+	if (honoured) {
+		T_ASSERT(up.d > tz.d);
+		T_ASSERT(tz.d == near_d);
+		T_ASSERT(up.d == up_d);
+	}
+	coop_context_destroy(ctx);
+}
+
+static int inherited_mode = -1;
+
+static void *report_mode(void *arg)
+{
+	(void)arg;
+	inherited_mode = fegetround();
+	return NULL;
+}
+
+static void rounding_inherited(int unused)
+{
+	struct coop_context *ctx = new_context();
+
+	(void)unused;
+	T_EQ_INT(fesetround(FE_TOWARDZERO), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, report_mode, NULL, NULL), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	T_EQ_INT(inherited_mode, FE_TOWARDZERO);
+	T_EQ_INT(fesetround(FE_TONEAREST), 0);
+	coop_context_destroy(ctx);
+}
+
+/* -------------------------------------------- the original program -- */
+/* examples/demo-compat.c, unchanged but for the name of main(): old-style
+ * declarations on purpose, 4096-byte stacks the program mallocs. */
+
+void my_async_func() { puts("Func1: 1"); yield; puts("Func1: 2"); dump; }
+void my_async_func2() { puts("Func2: 1"); yield; puts("Func2: 2"); dump; }
+static int original_main() {
+    coop_context ctx = make_context();
+    task_t t1 = {0}, t2 = {0};
+    coop_stack s1 = {.size = 4096, .stack_bottom = malloc(4096)};
+    coop_stack s2 = {.size = 4096, .stack_bottom = malloc(4096)};
+    add_task(&ctx, &t1, s1, my_async_func);
+    add_task(&ctx, &t2, s2, my_async_func2);
+    start(&ctx);
+    free(s1.stack_bottom); free(s2.stack_bottom);
+    return 0;
+}
+
+/* Runs original_main() with stdout in a temporary file; its exact output
+ * must be the original's four lines. */
+static void compat_program(int unused)
+{
+	FILE *tmp = tmpfile();
+	char out[256];
+	size_t len;
+	int saved, status;
+
+	(void)unused;
+	T_ASSERT(tmp != NULL);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	T_ASSERT(saved >= 0);
+	T_ASSERT(dup2(fileno(tmp), STDOUT_FILENO) >= 0);
+	status = original_main();
+	fflush(stdout);
+	T_ASSERT(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+	T_EQ_INT(status, 0);
+	rewind(tmp);
+	len = fread(out, 1, sizeof(out) - 1, tmp);
+	out[len] = '\0';
+	fclose(tmp);
+	T_EQ_STR(out, "Func1: 1\nFunc2: 1\nFunc1: 2\nFunc2: 2\n");
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		T_CASE(fifo_order),
+		T_CASE(join_results),
+		T_CASE(errno_per_task),
+		T_CASE(rounding_per_task),
+		T_CASE(rounding_inherited),
+		T_CASE(compat_program),
+	};
+
+	return t_run(cases, sizeof(cases) / sizeof(cases[0]));
+}

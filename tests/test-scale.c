@@ -1,0 +1,148 @@
+/*
+ * test-scale.c: coop at scale under the default kernel limits
+ * (vm.max_map_count 65530): 100,000 tasks alive at once, each suspended in
+ * coop_yield, all with guarded stacks; and a task overflowing its stack
+ * among 100,000 live ones faults inside its own guard page, not in a
+ * neighbour's memory.  (Not run under valgrind: this is about the kernel's
+ * limits, and the suite's other tests cover memory errors.)
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <coop/coop.h>
+
+#include "test-common.h"
+
+#define LIVE 100000
+/* 100,000 default stacks need 26 GB of address space: a 32-bit process
+ * has 4 GB at most, so there the tasks get small stacks. */
+#define STACK (sizeof(void *) >= 8 ? COOP_STACK_SIZE_DEFAULT : (size_t)8192)
+
+static int make_context(struct coop_context **ctx)
+{
+	struct coop_context_opts o = {.size = sizeof(o), .stack_size = STACK};
+
+	return coop_context_create(ctx, &o);
+}
+
+static long done_count;
+
+static void *park(void *arg)
+{
+	(void)arg;
+	coop_yield(); /* every task is suspended here at once */
+	done_count++;
+	return NULL;
+}
+
+static long map_count(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int ch;
+
+	ck_assert_ptr_nonnull(f);
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+static long maps_while_parked;
+
+static void *count_maps(void *arg)
+{
+	(void)arg;
+	maps_while_parked = map_count(); /* runs after every park has yielded */
+	return NULL;
+}
+
+START_TEST(hundred_thousand_live_tasks)
+{
+	struct coop_context *ctx;
+
+	done_count = 0;
+	ck_assert_int_eq(make_context(&ctx), 0);
+	for (long i = 0; i < LIVE; i++)
+		ck_assert_int_eq(coop_spawn(ctx, NULL, park, NULL, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, count_maps, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(done_count, LIVE);
+	/* Far below the 65,530 budget: guards cost no mapping each. */
+	ck_assert_msg(maps_while_parked < 10000, "%ld mappings", maps_while_parked);
+	coop_context_destroy(ctx);
+}
+END_TEST
+
+static volatile uintptr_t overflow_lo;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	(void)uc;
+	if (overflow_lo && a < overflow_lo && a >= overflow_lo - 4096) {
+		signal(sig, SIG_DFL);
+		return; /* in its own guard: the access faults again, fatally */
+	}
+	_exit(3); /* anywhere else fails the test */
+}
+
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+/* noinline: inlined into itself, several levels share one frame larger
+ * than the guard page, which could then be jumped over (a stack clash). */
+static __attribute__((noinline)) int recurse(volatile char *p, int depth)
+{
+	volatile char buf[512];
+
+	buf[0] = (char)depth;
+	buf[511] = p ? p[0] : 0;
+	return recurse(buf, depth + 1) + buf[1];
+}
+
+static void *overflow(void *arg)
+{
+	/* The lowest usable byte: the stack top less the default size, rounded
+	 * down to the page the library aligns it to. */
+	uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+
+	(void)arg;
+	overflow_lo = (top - STACK) & ~(uintptr_t)4095;
+	return (void *)(intptr_t)recurse(NULL, 0);
+}
+
+START_TEST(overflow_among_hundred_thousand)
+{
+	static char altstack[65536];
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+	struct sigaction sa;
+	struct coop_context *ctx;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
+	ck_assert_int_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	ck_assert_int_eq(make_context(&ctx), 0);
+	for (long i = 0; i < LIVE / 2; i++)
+		ck_assert_int_eq(coop_spawn(ctx, NULL, park, NULL, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, overflow, NULL, NULL), 0);
+	for (long i = 0; i < LIVE / 2; i++)
+		ck_assert_int_eq(coop_spawn(ctx, NULL, park, NULL, NULL), 0);
+	coop_run(ctx);
+	ck_abort_msg("the overflow did not fault");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("scale");
+	TCase *tc = test_tcase(s, "scale");
+
+	tcase_add_test(tc, hundred_thousand_live_tasks);
+	tcase_add_test_raise_signal(tc, overflow_among_hundred_thousand, SIGSEGV);
+	return test_run(s);
+}
