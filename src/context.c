@@ -78,14 +78,12 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	free(ctx);
 }
 
-int coop__rq_reserve(struct coop_context *ctx)
+int coop__rq_grow(struct coop_context *ctx)
 {
 	size_t cap = ctx->rq ? ctx->rq_mask + 1 : 0, n, i;
 	struct coop_task **rq;
 	int saved;
 
-	if (COOP_LIKELY(ctx->live < cap))
-		return 0;
 	saved = errno;
 	rq = malloc((cap ? 2 * cap : 64) * sizeof(*rq));
 	errno = saved;

@@ -88,6 +88,7 @@ struct coop_task {
 	uint64_t id;                      /* 1, 2, ... in spawn order within the context */
 	unsigned vg_id;                   /* valgrind's id of the stack (0 outside valgrind) */
 	char name[COOP_TASK_NAME_MAX + 1];/* copied name, "" when none */
+	void *tsan_fiber;                 /* TSan's fiber for it (set at spawn under coop__checkers) */
 };
 
 TAILQ_HEAD(coop__taskq, coop_task);
@@ -114,6 +115,8 @@ struct coop_context {
 	bool leaving_main;                /* a switch away from the coop_run caller is under way */
 	const void *main_lo;              /* the caller's stack bounds, as ASan reports them */
 	size_t main_size;
+	void *tsan_main;                  /* TSan: the coop_run caller's fiber (the thread's own) */
+	void *tsan_dead;                  /* TSan: an ended task's fiber, destroyed at the next arrival */
 };
 
 /* The running task and context of this thread (NULL outside coop_run). */
@@ -145,7 +148,13 @@ static inline void coop__make_ready(struct coop_task *t)
 	ctx->rq[ctx->rq_tail++ & ctx->rq_mask] = t;
 }
 /* Make room in the run queue for one more live task: -ENOMEM. */
-int coop__rq_reserve(struct coop_context *ctx);
+int coop__rq_grow(struct coop_context *ctx);
+static inline int coop__rq_reserve(struct coop_context *ctx)
+{
+	if (COOP_LIKELY(ctx->rq != NULL && ctx->live <= ctx->rq_mask))
+		return 0;
+	return coop__rq_grow(ctx);
+}
 /* First thing after arriving on a task's stack: finish the checkers'
  * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
 void coop__arrive(struct coop_context *ctx, void *fake);

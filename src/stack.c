@@ -227,9 +227,10 @@ static int new_slab(struct coop__pool *p)
 		if (map != MAP_FAILED)
 			break;
 		if (n == 1) {
-			int rc = -errno;
+			/* ENOMEM from the kernel; valgrind says EINVAL for a
+			 * length it cannot place: either way, no address space. */
 			free(s);
-			return rc;
+			return -ENOMEM;
 		}
 		n /= 2; /* short of address space: try a smaller slab */
 	}
@@ -248,7 +249,7 @@ static int new_slab(struct coop__pool *p)
 
 int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **out)
 {
-	size_t pg = (size_t)getpagesize();
+	size_t pg;
 	struct coop__pool *p;
 	struct coop_task *t;
 	int saved, rc;
@@ -275,6 +276,7 @@ int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **o
 		return 0;
 	}
 	saved = errno;
+	pg = (size_t)getpagesize();
 	if ((t = TAILQ_FIRST(&p->hot))) {
 		TAILQ_REMOVE(&p->hot, t, free_link);
 		p->nhot--;
