@@ -5,9 +5,12 @@
  * them like a huge stack frame (false reports, "client switching stacks?").
  * The hooks here announce every switch and every stack.
  *
- * ASan: its fiber API is looked up through weak references, so the one
- * ordinary libcoop.so annotates switches whenever the application was built
- * with -fsanitize=address, and costs a not-taken branch otherwise.
+ * ASan and TSan: their fiber APIs are looked up through weak references, so
+ * the one ordinary libcoop.so annotates switches whenever the application
+ * was built with -fsanitize=address or -fsanitize=thread, and costs a
+ * not-taken branch otherwise.  TSan gets one fiber per task (created at
+ * spawn, switched to before every switch, destroyed once the task has
+ * ended and been left); the coop_run caller keeps the thread's own fiber.
  * valgrind: client requests from <valgrind/valgrind.h> (build-time only)
  * are a few no-op instructions when not running under valgrind.
  */
@@ -59,5 +62,35 @@ static inline void coop__asan_unpoison(const void *lo, size_t size)
 	if (__asan_unpoison_memory_region)
 		__asan_unpoison_memory_region(lo, size);
 }
+
+/* TSan's fiber interface (compiler-rt's tsan_interface.h). */
+extern void *__tsan_get_current_fiber(void) __attribute__((weak));
+extern void *__tsan_create_fiber(unsigned flags) __attribute__((weak));
+extern void __tsan_destroy_fiber(void *fiber) __attribute__((weak));
+extern void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
+extern void __tsan_set_fiber_name(void *fiber, const char *name) __attribute__((weak));
+
+struct coop_task;
+struct coop_context;
+struct coop__arch_ctx;
+
+/* task.c, under coop__checkers: a task was just spawned / has ended (its
+ * function returned or it called coop_exit; it may be freed before the
+ * switch away) / is being freed.  Defined in overflow.c. */
+void coop__checkers_spawn(struct coop_task *t);
+void coop__checkers_end(struct coop_task *t);
+void coop__checkers_free(struct coop_task *t);
+
+/* overflow.c: the SIGSEGV handler naming a task that overflowed into its
+ * guard page.  Install it once per process (not for a context created
+ * with COOP_CONTEXT_NO_OVERFLOW_HANDLER); give this thread an alternate
+ * signal stack at coop_run (once per thread). */
+void coop__overflow_install(unsigned flags);
+void coop__overflow_thread(const struct coop_context *ctx);
+/* The task popped from the run queue is not READY, or not of this
+ * context: print one line naming the call and abort. */
+__attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context *ctx,
+                                                      const struct coop__arch_ctx *from,
+                                                      const struct coop_task *next);
 
 #endif /* COOP_CHECKERS_H */

@@ -25,10 +25,10 @@ COOP_TLS struct coop_context *coop__running;
 bool coop__checkers;
 
 /* One ordinary libcoop.so serves plain and sanitized programs alike: look
- * for ASan's fiber API once, at load. */
+ * for ASan's or TSan's fiber API once, at load. */
 __attribute__((constructor)) static void detect_checkers(void)
 {
-	coop__checkers = __sanitizer_start_switch_fiber != NULL;
+	coop__checkers = __sanitizer_start_switch_fiber != NULL || __tsan_switch_to_fiber != NULL;
 }
 
 COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop_context_opts *opts)
@@ -41,7 +41,7 @@ COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop
 		return -EINVAL;
 	if (opts && (rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
 		return rc;
-	if (o.flags & ~COOP_CONTEXT_ALLOW_UNGUARDED)
+	if (o.flags & ~(COOP_CONTEXT_ALLOW_UNGUARDED | COOP_CONTEXT_NO_OVERFLOW_HANDLER))
 		return -EINVAL;
 	if (!o.stack_size)
 		o.stack_size = COOP_STACK_SIZE_DEFAULT;
@@ -52,6 +52,7 @@ COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop
 		errno = saved;
 		return -ENOMEM;
 	}
+	coop__overflow_install(o.flags);
 	LIST_INIT(&ctx->tasks);
 	LIST_INIT(&ctx->pools);
 	ctx->stack_size = (o.stack_size + 15) & ~(size_t)15;
@@ -124,10 +125,19 @@ static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
 {
 	void *fake = NULL;
 
+	/* The slow path can afford the checks the hot one leaves out. */
+	if (next && COOP_UNLIKELY(next->ctx != ctx))
+		coop__bad_resume(ctx, from, next);
 	if (next)
 		coop__asan_leave(dying ? NULL : &fake, next->stack_lo, next->stack_size);
 	else
 		coop__asan_leave(dying ? NULL : &fake, ctx->main_lo, ctx->main_size);
+	if (__tsan_switch_to_fiber) {
+		/* The coop_run caller runs on the thread's own fiber. */
+		if (from == &ctx->main)
+			ctx->tsan_main = __tsan_get_current_fiber();
+		__tsan_switch_to_fiber(next ? next->tsan_fiber : ctx->tsan_main, 0);
+	}
 	coop__arch_switch(from, next ? &next->arch : &ctx->main);
 	coop__arrive(ctx, fake);
 	return 0;
@@ -141,6 +151,11 @@ void coop__arrive(struct coop_context *ctx, void *fake)
 	} else {
 		coop__asan_arrive(fake, NULL, NULL);
 	}
+	/* The fiber of a task that ended is destroyed once it is left. */
+	if (ctx->tsan_dead) {
+		__tsan_destroy_fiber(ctx->tsan_dead);
+		ctx->tsan_dead = NULL;
+	}
 }
 
 /* Hand the thread from the running task (whose state the caller set) to
@@ -152,6 +167,9 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 
 	*from_errno = *e;
 	if (next) {
+		/* A finished task or garbage in the run queue: abort, loudly. */
+		if (COOP_UNLIKELY(next->state != COOP__READY))
+			coop__bad_resume(ctx, from, next);
 		ctx->rq_head++;
 		next->state = COOP__RUNNING;
 		*e = next->saved_errno;
@@ -218,6 +236,7 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 	ctx->running = true;
 	coop__running = ctx;
 	ctx->errno_ptr = &errno; /* constant for the thread: no call per switch */
+	coop__overflow_thread(ctx); /* an alternate signal stack, once per thread */
 	while ((next = rq_first(ctx))) {
 		/* The task that arrives learns this stack's bounds for ASan. */
 		ctx->leaving_main = true;

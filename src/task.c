@@ -61,6 +61,8 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 	t->saved_errno = 0;
 	t->detached = !out;
 	coop__arch_make(&t->arch, t->stack_lo, t->stack_size, task_entry, t);
+	if (COOP_UNLIKELY(coop__checkers))
+		coop__checkers_spawn(t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
 	ctx->live++;
 	coop__make_ready(t);
@@ -77,6 +79,8 @@ void coop__task_free(struct coop_task *t)
 	 * empties the run queue first. */
 	if (t->state != COOP__DONE)
 		ctx->live--;
+	if (COOP_UNLIKELY(coop__checkers))
+		coop__checkers_free(t);
 	LIST_REMOVE(t, all);
 	coop__stack_release(ctx, t);
 }
@@ -94,6 +98,8 @@ static void task_end(struct coop_task *self, void *result)
 	ctx->live--;
 	if (self->joiner)
 		coop__make_ready(self->joiner);
+	if (COOP_UNLIKELY(coop__checkers))
+		coop__checkers_end(self); /* before a detached task is freed */
 	if (self->detached) {
 		/* Still running on this stack: the slot only goes on a free
 		 * list, and nothing can take it before the switch below. */

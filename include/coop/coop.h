@@ -47,6 +47,12 @@ struct coop_task;
  * page (the vm.max_map_count budget ran out), run the task unguarded with
  * a canary checked at every switch instead of failing with -ENOMEM. */
 #define COOP_CONTEXT_ALLOW_UNGUARDED 0x1u
+/* coop_context_opts.flags: do not install the SIGSEGV handler that names a
+ * task overflowing into its guard page (one line on stderr before the
+ * process dies by SIGSEGV as usual), nor give the thread running the
+ * context an alternate signal stack; a fault in its tasks goes to whatever
+ * handler the application installed. */
+#define COOP_CONTEXT_NO_OVERFLOW_HANDLER 0x2u
 
 struct coop_context_opts {
 	size_t size;       /* sizeof(struct coop_context_opts) */
@@ -84,6 +90,37 @@ struct coop_task *coop_self(void);
 const char *coop_task_name(const struct coop_task *task);
 /* The library's version string, "MAJOR.MINOR.PATCH", of the loaded library. */
 const char *coop_version(void);
+
+/* Introspection: coop_task_info.state. */
+enum coop_task_state {
+	COOP_TASK_READY = 0,   /* on the run queue (also a task that has not started) */
+	COOP_TASK_RUNNING = 1, /* the task its thread is executing */
+	COOP_TASK_BLOCKED = 2, /* suspended in coop_join() */
+	COOP_TASK_DONE = 3     /* ended, not yet joined */
+};
+/* coop_task_info.flags */
+#define COOP_TASK_INFO_DETACHED 0x1u   /* detached: freed as it ends */
+#define COOP_TASK_INFO_USER_STACK 0x2u /* runs on a caller-supplied buffer */
+#define COOP_TASK_INFO_GUARDED 0x4u    /* a guard page lies below its stack */
+/* coop_task_info.stack_used when it cannot be measured. */
+#define COOP_STACK_USED_UNKNOWN ((size_t)-1)
+
+/* One task, as coop_context_tasks() reports it.  The caller sets `size` to
+ * sizeof(struct coop_task_info); later versions may append fields. */
+struct coop_task_info {
+	size_t size;                       /* sizeof(struct coop_task_info) */
+	unsigned long long id;             /* 1, 2, ... in spawn order within its context */
+	char name[COOP_TASK_NAME_MAX + 1]; /* "" when it has none */
+	int state;                         /* COOP_TASK_* */
+	unsigned int flags;                /* COOP_TASK_INFO_* */
+	size_t stack_size;                 /* usable stack bytes */
+	size_t stack_used;                 /* high-water mark, page granular, or COOP_STACK_USED_UNKNOWN */
+	const void *stack;                 /* lowest usable stack byte (the stack grows down to it) */
+};
+
+/* Describe up to n of the context's tasks, in spawn order, into buf; returns
+ * how many tasks the context holds (may be more than n). */
+int coop_context_tasks(const struct coop_context *ctx, struct coop_task_info *buf, size_t n);
 
 #ifdef __cplusplus
 }

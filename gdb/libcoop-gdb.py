@@ -1,0 +1,422 @@
+# libcoop-gdb.py: gdb commands for programs that use coop (libcoop.so.1).
+#
+# Installed as <datadir>/gdb/auto-load/<libdir>/libcoop.so.<version>-gdb.py,
+# so gdb loads it with the library; or load it by hand: `source <path>`.
+#
+#   coop tasks [CONTEXT]     list the tasks of the context the selected
+#   info coop-tasks [CONTEXT]   thread is running (or of CONTEXT, an
+#                               expression of type struct coop_context *)
+#   coop bt ID [BT-ARGS...]  the backtrace of task ID of that context, as
+#                            it stands suspended (BT-ARGS go to `backtrace`,
+#                            e.g. `coop bt 2 full`)
+#
+# Outside coop_run() a thread runs no context; then set the convenience
+# variable $coop_context to the context to look at (`set $coop_context =
+# ctx`) or give it to `coop tasks`.
+#
+# What it reads: the thread-local coop__running and coop__self and the
+# structures of src/coop-private.h.  These are private to the library
+# (hidden symbols), so gdb finds them only in its DWARF debug information:
+# a build with -g, or the libcoop1-dbgsym package on Debian.
+#
+# `coop bt` works on a live process and on a core file alike: it never
+# changes a register.  While it runs, a frame unwinder claims the innermost
+# frame of the selected thread and says its caller is the suspended task:
+# the registers the task's last switch saved on its own stack.  gdb then
+# unwinds the task's stack as usual, with its debug information.  The
+# saved frame is the one the assembly switch of the x86-64 backend builds
+# (src/arch/x86_64_sysv_elf.S); on other targets, and with the ucontext
+# backend, `coop tasks` works and `coop bt` says it is not supported.
+#
+# Every error is a gdb.GdbError with one line saying what is wrong.
+
+import re
+
+import gdb
+
+try:
+    from gdb.unwinder import Unwinder, register_unwinder
+except ImportError:  # a gdb without Python unwinders (< 7.10)
+    Unwinder = object
+    register_unwinder = None
+
+# The states of src/coop-private.h, enum coop__state, as coop_context_tasks()
+# and the man pages name them.
+STATE_NAMES = {
+    "COOP__READY": "READY",
+    "COOP__RUNNING": "RUNNING",
+    "COOP__BLOCKED": "BLOCKED",
+    "COOP__DONE": "DONE",
+    "COOP__FREE": "FREE",
+}
+
+# The x86-64 frame of a suspended context, from its saved sp (see the table
+# at the top of src/arch/x86_64_sysv_elf.S): 8-byte slots.
+X86_64_SAVED = [("r15", 8), ("r14", 16), ("r13", 24), ("r12", 32), ("rbx", 40), ("rbp", 48)]
+X86_64_RETURN = 56  # the return address
+X86_64_FRAME = 64   # rsp after the switch's ret
+
+NO_DEBUG_INFO = ("libcoop's debug information is not loaded (coop__running and struct "
+                 "coop_task are private to the library): install its debug symbols "
+                 "(libcoop1-dbgsym on Debian) or use a build with -g")
+
+
+def _lookup_type(name):
+    try:
+        t = gdb.lookup_type(name)
+        t.fields()  # an incomplete type (the public headers') has none
+        return t
+    except (gdb.error, TypeError):
+        raise gdb.GdbError(NO_DEBUG_INFO)
+
+
+def _tls(name):
+    """The value of the library's thread-local variable `name` in the
+    selected thread."""
+    if gdb.selected_thread() is None:
+        raise gdb.GdbError("no process or core file: run the program or load a core file first")
+    sym = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+    if sym is None:
+        raise gdb.GdbError(NO_DEBUG_INFO)
+    try:
+        return sym.value(gdb.selected_frame())
+    except gdb.error as e:
+        raise gdb.GdbError("cannot read %s of this thread: %s" % (name, e))
+
+
+def _context(arg):
+    """The struct coop_context * to look at: the argument, else
+    $coop_context, else the context the selected thread is running."""
+    ctx_ptr = _lookup_type("struct coop_context").pointer()
+    _lookup_type("struct coop_task")
+    if arg and arg.strip():
+        try:
+            ctx = gdb.parse_and_eval(arg)
+        except gdb.error as e:
+            raise gdb.GdbError("cannot evaluate %r: %s" % (arg, e))
+        source = arg.strip()
+    else:
+        ctx = gdb.convenience_variable("coop_context")
+        source = "$coop_context"
+        if ctx is None:
+            ctx = _tls("coop__running")
+            if int(ctx) == 0:
+                raise gdb.GdbError(
+                    "this thread is not running a coop context (it is not inside coop_run); "
+                    "name one: `coop tasks CONTEXT` or `set $coop_context = CONTEXT`")
+            return ctx.cast(ctx_ptr)
+    try:
+        ctx = ctx.cast(ctx_ptr)
+    except gdb.error as e:
+        raise gdb.GdbError("%s is not a struct coop_context *: %s" % (source, e))
+    if int(ctx) == 0:
+        raise gdb.GdbError("%s is a null context" % source)
+    return ctx
+
+
+def _tasks(ctx):
+    """The tasks the context holds, in spawn order (by id)."""
+    tasks, seen = [], set()
+    try:
+        t = ctx["tasks"]["lh_first"]
+        while int(t) != 0:
+            if int(t) in seen or len(seen) > 10000000:
+                raise gdb.GdbError("the task list of context 0x%x is corrupt (a cycle)" % int(ctx))
+            seen.add(int(t))
+            tasks.append(t)
+            t = t["all"]["le_next"]
+        tasks.sort(key=lambda t: int(t["id"]))
+    except gdb.MemoryError as e:
+        raise gdb.GdbError("cannot read the tasks of context 0x%x: %s" % (int(ctx), e))
+    return tasks
+
+
+def _state(task):
+    return STATE_NAMES.get(str(task["state"]), str(task["state"]))
+
+
+def _name(task):
+    try:
+        return task["name"].string(errors="replace")
+    except gdb.error:
+        return "?"
+
+
+def _backend():
+    """'x86-64' when suspended tasks have the x86-64 assembly frame, else
+    a description of why `coop bt` cannot read them."""
+    arch_ctx = _lookup_type("struct coop__arch_ctx")
+    if [f.name for f in arch_ctx.fields()] != ["sp"]:
+        return None, "the ucontext backend"
+    try:
+        arch = gdb.selected_frame().architecture().name()
+    except gdb.error:
+        arch = "?"
+    if arch != "i386:x86-64":
+        return None, "the %s assembly backend" % arch
+    return "x86-64", None
+
+
+def _read_u64(addr):
+    data = gdb.selected_inferior().read_memory(addr, 8)
+    return int.from_bytes(bytes(data), "little")
+
+
+def _saved_frame(task):
+    """The registers the task's last switch saved: {name: int}, with rip
+    and rsp as they are once the switch returns."""
+    sp = int(task["arch"]["sp"])
+    try:
+        regs = {name: _read_u64(sp + off) for name, off in X86_64_SAVED}
+        regs["rip"] = _read_u64(sp + X86_64_RETURN)
+    except gdb.MemoryError as e:
+        raise gdb.GdbError("cannot read the saved frame of task %d at 0x%x: %s"
+                           % (int(task["id"]), sp, e))
+    regs["rsp"] = sp + X86_64_FRAME
+    return regs
+
+
+def _symbol_at(pc):
+    """The name of the function at pc (innermost, inlined ones included),
+    or None."""
+    try:
+        block = gdb.block_for_pc(pc)
+        while block is not None and block.function is None:
+            block = block.superblock
+        if block is not None:
+            return block.function.print_name
+    except RuntimeError:
+        pass
+    try:
+        out = gdb.execute("info symbol 0x%x" % pc, to_string=True)
+    except gdb.error:
+        return None
+    m = re.match(r"(\S+)( \+ \d+)? in section", out)
+    return m.group(1) if m else None
+
+
+def _function(task):
+    """The name of the task's function."""
+    fn = int(task["fn"])
+    return _symbol_at(fn) or "0x%x" % fn
+
+
+def _fresh(task, regs):
+    """Whether a saved frame is the one coop__arch_make builds for a task
+    that has not run yet: 80 bytes below the aligned top of its stack (the
+    saved registers, the return address and 16 bytes of zeros), with a
+    null rbp.  (Not by the name of coop__arch_start, which some gdb
+    versions print as coop.arch_start.)"""
+    top = (int(task["stack_lo"]) + int(task["stack_size"])) & ~15
+    return regs["rsp"] + 16 == top and regs["rbp"] == 0
+
+
+def _where(task, backend):
+    """Where a task is, for the listing."""
+    state = _state(task)
+    if state == "DONE":
+        return "(ended)"
+    if state == "RUNNING":
+        return "(running)"
+    if backend is None:
+        return ""
+    try:
+        regs = _saved_frame(task)
+    except gdb.GdbError:
+        return "?"
+    if _fresh(task, regs):
+        return "(not started) %s" % _function(task)
+    return _symbol_at(regs["rip"] - 1) or "0x%x" % regs["rip"]
+
+
+class CoopPrefix(gdb.Command):
+    """Commands for programs that use coop (libcoop): coop tasks, coop bt."""
+
+    def __init__(self):
+        super().__init__("coop", gdb.COMMAND_STACK, gdb.COMPLETE_NONE, True)
+
+
+class CoopTasks(gdb.Command):
+    """List the tasks of a coop context.
+
+Usage: coop tasks [CONTEXT]
+
+Lists the tasks of the context the selected thread is running (inside
+coop_run), or of CONTEXT (an expression of type struct coop_context *), or
+of $coop_context when that is set: id, state, usable stack size, name and
+where a suspended task will resume.  `*' marks the task the selected thread
+is running.  Needs libcoop's debug information."""
+
+    def __init__(self, name="coop tasks"):
+        super().__init__(name, gdb.COMMAND_STACK, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        ctx = _context(arg)
+        tasks = _tasks(ctx)
+        backend, _ = _backend()
+        try:
+            self_ptr = int(_tls("coop__self"))
+        except gdb.GdbError:
+            self_ptr = 0
+        gdb.write("context 0x%x: %d task%s\n" % (int(ctx), len(tasks), "" if len(tasks) == 1 else "s"))
+        if not tasks:
+            return
+        gdb.write("  %6s  %-8s %10s  %-*s  %s\n" % ("Id", "State", "Stack", 20, "Name", "Where"))
+        for t in tasks:
+            gdb.write("%s %6d  %-8s %10d  %-*s  %s\n" % (
+                "*" if int(t) == self_ptr else " ", int(t["id"]), _state(t),
+                int(t["stack_size"]), 20, '"%s"' % _name(t), _where(t, backend)))
+
+
+class _FrameId:
+    """A frame id for gdb's unwinder API (gdb 13 has no class of its own)."""
+
+    def __init__(self, sp, pc):
+        self.sp = sp
+        self.pc = pc
+
+
+class _TaskUnwinder(Unwinder):
+    """Armed by `coop bt` only: claims the first frame gdb unwinds (the
+    innermost real frame of the selected thread) and gives it the
+    suspended task's registers as its caller's."""
+
+    def __init__(self):
+        super().__init__("coop-task")
+        self.regs = None
+        self.claimed_level = None
+
+    def __call__(self, pending_frame):
+        if self.regs is None or self.claimed_level is not None:
+            return None
+        self.claimed_level = pending_frame.level()
+        pc = pending_frame.read_register("rip")
+        # Stack address 0: the task's frames live on another stack, above
+        # or below this one, and gdb must not take them for a stack that
+        # unwinds backwards ("previous frame inner to this frame").
+        sp = gdb.Value(0).cast(pending_frame.read_register("rsp").type)
+        info = pending_frame.create_unwind_info(_FrameId(sp, pc))
+        for name, value in self.regs.items():
+            regtype = pending_frame.read_register(name).type
+            info.add_saved_register(name, gdb.Value(value).cast(regtype))
+        return info
+
+
+_unwinder = _TaskUnwinder() if register_unwinder else None
+if _unwinder is not None:
+    register_unwinder(None, _unwinder, replace=True)
+
+
+def _select_level(level):
+    frame = gdb.newest_frame()
+    for _ in range(level):
+        older = frame.older()
+        if older is None:
+            break
+        frame = older
+    frame.select()
+
+
+class CoopBacktrace(gdb.Command):
+    """Print the backtrace of a suspended coop task.
+
+Usage: coop bt ID [BT-ARGS...]
+
+Prints the backtrace of task ID (see `coop tasks`) of the context the
+selected thread is running (or of $coop_context), from where it
+suspended itself: in coop_yield, coop_join, or before its first run.
+BT-ARGS are passed on to `backtrace` (e.g. `full`, `-5`).  Works on a live
+process and on a core file; needs libcoop's debug information and the
+x86-64 assembly backend."""
+
+    def __init__(self):
+        super().__init__("coop bt", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        if not argv:
+            raise gdb.GdbError("usage: coop bt ID [BT-ARGS...]  (the ids are in `coop tasks`)")
+        try:
+            want = int(argv[0], 0)
+        except ValueError:
+            raise gdb.GdbError("coop bt: %r is not a task id (see `coop tasks`)" % argv[0])
+        ctx = _context(None)
+        task = next((t for t in _tasks(ctx) if int(t["id"]) == want), None)
+        if task is None:
+            raise gdb.GdbError("context 0x%x has no task %d (see `coop tasks`)" % (int(ctx), want))
+        label = 'task %d "%s"' % (want, _name(task))
+        state = _state(task)
+        if state == "DONE":
+            raise gdb.GdbError("%s has ended: it has no frames left to show" % label)
+        if state == "RUNNING":
+            if int(task) == int(_tls("coop__self")):
+                gdb.write("%s is the one this thread is running: its backtrace is `bt`'s\n" % label)
+                gdb.execute(" ".join(["backtrace"] + argv[1:]))
+                return
+            raise gdb.GdbError("%s is running on another thread: select that thread and use `bt`"
+                               % label)
+        backend, why = _backend()
+        if backend is None:
+            raise gdb.GdbError("coop bt is not supported on this backend (%s): only the x86-64 "
+                               "assembly switch is" % why)
+        if _unwinder is None:
+            raise gdb.GdbError("coop bt needs a gdb with Python frame unwinders (gdb >= 7.10)")
+        regs = _saved_frame(task)
+        if _fresh(task, regs):
+            gdb.write("%s has not started yet: it will run %s(0x%x)\n"
+                      % (label, _function(task), int(task["arg"])))
+            return
+        gdb.write("%s, %s, stack 0x%x-0x%x:\n" % (
+            label, state, int(task["stack_lo"]), int(task["stack_lo"]) + int(task["stack_size"])))
+        self._backtrace(regs, argv[1:])
+
+    @staticmethod
+    def _backtrace(regs, bt_args):
+        try:
+            level = gdb.selected_frame().level()
+        except gdb.error:
+            level = 0
+        _unwinder.regs = regs
+        _unwinder.claimed_level = None
+        gdb.invalidate_cached_frames()
+        try:
+            gdb.newest_frame()  # unwinds (and lets the unwinder claim) frame 0
+            out = gdb.execute(" ".join(["backtrace"] + bt_args), to_string=True)
+            skip = _unwinder.claimed_level
+        finally:
+            _unwinder.regs = None
+            _unwinder.claimed_level = None
+            gdb.invalidate_cached_frames()
+            try:
+                _select_level(level)
+            except gdb.error:
+                pass
+        if skip is None:
+            raise gdb.GdbError("coop bt: gdb did not consult the task unwinder; "
+                               "is another Python unwinder in the way?")
+        gdb.write(_renumber(out, skip + 1))
+
+
+def _renumber(text, drop):
+    """A backtrace without its first `drop` frames (the thread's own, which
+    the task's frames were hung under), renumbered from #0."""
+    out, keep = [], False
+    for line in text.splitlines(True):
+        m = re.match(r"#(\d+)(\s+)(.*)", line, re.S)
+        if m:
+            n = int(m.group(1))
+            keep = n >= drop
+            if keep:
+                num = "#%d" % (n - drop)
+                line = num + " " * max(1, len(m.group(1)) + 1 + len(m.group(2)) - len(num)) + m.group(3)
+        elif line.startswith(("(More stack frames", "Backtrace stopped")):
+            keep = True
+        if keep:
+            out.append(line)
+    return "".join(out)
+
+
+CoopPrefix()
+CoopTasks()
+CoopTasks("info coop-tasks")
+CoopBacktrace()

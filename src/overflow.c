@@ -1,0 +1,369 @@
+/*
+ * overflow.c: naming the task that overflowed its stack, the loud checks
+ * of the switch path, and the sanitizers' task hooks (TSan fibers).
+ *
+ * A task that runs off the bottom of a guarded pool stack faults in the
+ * guard page right below its stack_lo (src/stack.c).  The kernel's SIGSEGV
+ * alone says nothing about which task that was; this handler does, in one
+ * line on stderr:
+ *
+ *     coop: task 7 "parser" overflowed its 16384-byte stack (fault at 0x7f..., guard page below 0x7f...)
+ *
+ * then restores the default action and returns, so the faulting access
+ * repeats and the process dies by SIGSEGV as before (core dump included).
+ *
+ * - Installed once per process, at the first coop_context_create() (or
+ *   coop_run()) of a context without COOP_CONTEXT_NO_OVERFLOW_HANDLER; the
+ *   handler that was installed before it is kept and every fault that is
+ *   not a guard-page hit of this thread's running task goes to it
+ *   (SA_SIGINFO or not, its sa_mask, SA_NODEFER, SA_RESETHAND; SIG_DFL and
+ *   SIG_IGN both end in the default action, as the kernel does for a
+ *   synchronous fault).  A handler the application installs later replaces
+ *   ours, as usual.
+ * - A task that overflowed has no stack left to run a handler on: each
+ *   thread gets an alternate signal stack at its first coop_run(), unless
+ *   it already has one (the application's, or a sanitizer's).  It is freed
+ *   when the thread exits (a pthread key destructor).  The chained handler
+ *   runs on that alternate stack too, whatever its SA_ONSTACK says.
+ * - Async-signal-safe: the handler reads two initial-exec TLS words and
+ *   the task, formats numbers by hand and calls write(2) and sigaction(2)
+ *   only.
+ * - A context created with COOP_CONTEXT_NO_OVERFLOW_HANDLER neither
+ *   installs it nor gets an alternate stack, and a fault in one of its
+ *   tasks goes to the previous handler even when another context installed
+ *   ours.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "checkers.h"
+#include "coop-private.h"
+
+#define ALTSTACK_MIN ((size_t)64 * 1024)
+
+static struct sigaction prev_action;  /* the handler before ours */
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static int installed;                 /* ours is (or was) installed: atomic */
+static size_t page_size;              /* cached: getpagesize() is not AS-safe */
+
+static pthread_key_t altstack_key;    /* the thread's alternate stack, to free */
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static bool key_ok;
+static COOP_TLS bool thread_ready;    /* this thread has an alternate stack */
+
+/* ------------------------------------------------------- formatting -- */
+
+struct line {
+	char buf[256];
+	size_t n;
+};
+
+static void put_str(struct line *l, const char *s)
+{
+	for (; *s && l->n < sizeof(l->buf) - 1; s++)
+		l->buf[l->n++] = *s;
+}
+
+/* A task name, printable bytes only: the message stays one line. */
+static void put_name(struct line *l, const char *s)
+{
+	for (; *s && l->n < sizeof(l->buf) - 1; s++)
+		l->buf[l->n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+}
+
+static void put_num(struct line *l, uint64_t v, unsigned base)
+{
+	char tmp[24];
+	int i = 0;
+
+	do {
+		tmp[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (base == 16)
+		put_str(l, "0x");
+	while (i > 0 && l->n < sizeof(l->buf) - 1)
+		l->buf[l->n++] = tmp[--i];
+}
+
+/* ---------------------------------------------------------- handler -- */
+
+/* Whether `si` is a fault in the guard page of this thread's running task,
+ * and the handler is wanted for its context. */
+static struct coop_task *overflowed_task(const siginfo_t *si)
+{
+	struct coop_task *t = coop__self;
+	struct coop_context *ctx = coop__running;
+	uintptr_t a, lo;
+
+	if (!t || !ctx || t->ctx != ctx || (ctx->flags & COOP_CONTEXT_NO_OVERFLOW_HANDLER))
+		return NULL;
+	if (!si || si->si_code <= 0) /* sent by kill(2) and the like: no address */
+		return NULL;
+	if (!t->pool || !t->guarded)
+		return NULL;
+	a = (uintptr_t)si->si_addr;
+	lo = (uintptr_t)t->stack_lo;
+	return a < lo && a >= lo - page_size ? t : NULL;
+}
+
+static void set_default(int sig)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+}
+
+/* Hand the signal to the handler that was there before ours. */
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction p = prev_action;
+	sigset_t old, m;
+
+	if (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN) {
+		if (si && si->si_code <= 0) {
+			/* Sent, not a fault: ignore it, or take the default
+			 * action once we return (the signal is blocked now). */
+			if (p.sa_handler == SIG_IGN)
+				return;
+			set_default(sig);
+			raise(sig);
+			return;
+		}
+		/* A fault: the access repeats when we return and the default
+		 * action kills the process (the kernel does the same for an
+		 * ignored synchronous SIGSEGV). */
+		set_default(sig);
+		return;
+	}
+	if (p.sa_flags & SA_RESETHAND)
+		set_default(sig);
+	pthread_sigmask(SIG_BLOCK, &p.sa_mask, &old);
+	if (p.sa_flags & SA_NODEFER) {
+		sigemptyset(&m);
+		sigaddset(&m, sig);
+		pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+	}
+	if (p.sa_flags & SA_SIGINFO)
+		p.sa_sigaction(sig, si, uc);
+	else
+		p.sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	struct coop_task *t = overflowed_task(si);
+	struct line l = {.n = 0};
+	ssize_t w;
+
+	if (!t) {
+		chain(sig, si, uc);
+		errno = saved;
+		return;
+	}
+	put_str(&l, "coop: task ");
+	put_num(&l, t->id, 10);
+	put_str(&l, " \"");
+	put_name(&l, t->name);
+	put_str(&l, "\" overflowed its ");
+	put_num(&l, t->stack_size, 10);
+	put_str(&l, "-byte stack (fault at ");
+	put_num(&l, (uintptr_t)si->si_addr, 16);
+	put_str(&l, ", guard page below ");
+	put_num(&l, (uintptr_t)t->stack_lo, 16);
+	put_str(&l, ")\n");
+	w = write(STDERR_FILENO, l.buf, l.n); /* one write: one line */
+	(void)w;
+	/* Die by this very fault, with its core dump. */
+	set_default(sig);
+	errno = saved;
+}
+
+static void install(void)
+{
+	struct sigaction sa;
+
+	page_size = (size_t)getpagesize();
+	if (sigaction(SIGSEGV, NULL, &prev_action) != 0)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL) == 0)
+		__atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
+}
+
+/* Unloaded (dlclose) or exiting: give SIGSEGV back if it is still ours, so
+ * that it never points into unmapped code. */
+__attribute__((destructor)) static void uninstall(void)
+{
+	struct sigaction cur;
+
+	if (!__atomic_load_n(&installed, __ATOMIC_ACQUIRE))
+		return;
+	if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	    cur.sa_sigaction == on_segv)
+		sigaction(SIGSEGV, &prev_action, NULL);
+	if (key_ok)
+		pthread_key_delete(altstack_key);
+}
+
+void coop__overflow_install(unsigned flags)
+{
+	int saved;
+
+	if (flags & COOP_CONTEXT_NO_OVERFLOW_HANDLER)
+		return;
+	if (COOP_LIKELY(__atomic_load_n(&installed, __ATOMIC_ACQUIRE)))
+		return;
+	saved = errno;
+	pthread_once(&install_once, install);
+	errno = saved;
+}
+
+/* ------------------------------------------------- alternate stacks -- */
+
+static void altstack_free(void *p)
+{
+	stack_t cur;
+
+	/* Only if it is still the thread's alternate stack, and not in use
+	 * (we are not in a handler here: the thread is exiting). */
+	if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p && !(cur.ss_flags & SS_ONSTACK)) {
+		stack_t off = {.ss_flags = SS_DISABLE};
+
+		sigaltstack(&off, NULL);
+		munmap((char *)p - getpagesize(), (size_t)cur.ss_size + (size_t)getpagesize());
+	}
+}
+
+static void make_key(void)
+{
+	key_ok = pthread_key_create(&altstack_key, altstack_free) == 0;
+}
+
+void coop__overflow_thread(const struct coop_context *ctx)
+{
+	long sz;
+	size_t size, pg;
+	stack_t cur, ss;
+	char *map;
+	int saved;
+
+	if (COOP_LIKELY(thread_ready) || (ctx->flags & COOP_CONTEXT_NO_OVERFLOW_HANDLER))
+		return;
+	saved = errno;
+	coop__overflow_install(ctx->flags);
+	thread_ready = true; /* one try per thread, whatever happens below */
+	if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
+		goto out; /* the thread has one already: keep it */
+	pg = (size_t)getpagesize();
+	sz = sysconf(_SC_SIGSTKSZ);
+	size = sz > 0 && (size_t)sz > ALTSTACK_MIN ? (size_t)sz : ALTSTACK_MIN;
+	size = (size + pg - 1) & ~(pg - 1);
+	/* A guard page below it, like a task's. */
+	map = mmap(NULL, size + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+	           -1, 0);
+	if (map == MAP_FAILED)
+		goto out;
+	(void)mprotect(map, pg, PROT_NONE);
+	ss.ss_sp = map + pg;
+	ss.ss_size = size;
+	ss.ss_flags = 0;
+	if (sigaltstack(&ss, NULL) != 0) {
+		munmap(map, size + pg);
+		goto out;
+	}
+	pthread_once(&key_once, make_key);
+	if (key_ok)
+		pthread_setspecific(altstack_key, ss.ss_sp);
+out:
+	errno = saved;
+}
+
+/* ------------------------------------------------------ loud misuse -- */
+
+void coop__bad_resume(const struct coop_context *ctx, const struct coop__arch_ctx *from,
+                      const struct coop_task *next)
+{
+	static const char *const states[] = {"READY", "RUNNING", "BLOCKED", "DONE", "FREE"};
+	const struct coop_task *self = coop__self;
+	const char *call, *what;
+
+	/* Which public call is switching: the coop_run caller, an ending
+	 * task, one blocking in coop_join, or one yielding. */
+	if (from == &ctx->main)
+		call = "coop_run";
+	else if (from == &ctx->graveyard)
+		call = "coop_exit";
+	else if (self && self->state == COOP__BLOCKED)
+		call = "coop_join";
+	else
+		call = "coop_yield";
+	if (next->ctx != ctx)
+		coop__die(call, "run queue of context %p corrupted: task %p belongs to context %p",
+		          (const void *)ctx, (const void *)next, (const void *)next->ctx);
+	what = (unsigned)next->state < sizeof(states) / sizeof(states[0]) ? states[next->state]
+	                                                                   : "invalid";
+	if (next->state == COOP__DONE)
+		coop__die(call, "switching into task %llu \"%s\", which has finished (run queue corrupted)",
+		          (unsigned long long)next->id, next->name);
+	coop__die(call, "run queue of context %p corrupted: task %llu \"%s\" is %s, not READY",
+	          (const void *)ctx, (unsigned long long)next->id, next->name, what);
+}
+
+/* ----------------------------------------------- sanitizer task hooks -- */
+
+void coop__checkers_spawn(struct coop_task *t)
+{
+	/* A stack handed back by a context destroyed while its tasks were
+	 * suspended, or a caller's buffer, may carry stale redzones. */
+	coop__asan_unpoison(t->stack_lo, t->stack_size);
+	t->tsan_fiber = NULL;
+	if (__tsan_create_fiber) {
+		t->tsan_fiber = __tsan_create_fiber(0);
+		if (__tsan_set_fiber_name) {
+			/* As TSan's reports name the "thread". */
+			char name[64];
+
+			snprintf(name, sizeof(name), "coop task %llu%s%s", (unsigned long long)t->id,
+			         t->name[0] ? " " : "", t->name);
+			__tsan_set_fiber_name(t->tsan_fiber, name);
+		}
+	}
+}
+
+void coop__checkers_end(struct coop_task *t)
+{
+	/* Still running on it: destroyed at the next arrival (coop__arrive). */
+	if (__tsan_create_fiber && t->tsan_fiber) {
+		t->ctx->tsan_dead = t->tsan_fiber;
+		t->tsan_fiber = NULL;
+	}
+}
+
+void coop__checkers_free(struct coop_task *t)
+{
+	/* A task that never ran, or suspended in a destroyed context. */
+	if (__tsan_destroy_fiber && t->tsan_fiber) {
+		__tsan_destroy_fiber(t->tsan_fiber);
+		t->tsan_fiber = NULL;
+	}
+	/* Its frames never returned: a caller's buffer goes back clean. */
+	if (t->state != COOP__DONE)
+		coop__asan_unpoison(t->stack_lo, t->stack_size);
+}

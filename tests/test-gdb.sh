@@ -1,0 +1,231 @@
+#!/bin/bash
+# test-gdb.sh: the gdb extension (gdb/libcoop-gdb.py) against a live
+# process and against a core file of it; run by `meson test gdb`.
+#
+#   test-gdb.sh TARGET SCRIPT [BACKEND [SANITIZE]]
+#
+# TARGET is tests/gdb-target (see its comment for the tasks and their
+# states when it reaches gdb_target_stop()), SCRIPT the extension's
+# source, BACKEND the context switch (asm or ucontext: `coop bt` is
+# checked to refuse the latter), SANITIZE meson's b_sanitize.  Builds
+# nothing.  Exits 77 (skipped,
+# with a message) when gdb is absent, when it cannot run a program here
+# (no ptrace), or when libcoop's debug information is missing; the core
+# file case alone is skipped when the system sends core dumps elsewhere
+# (kernel.core_pattern a pipe or an absolute path) or under a sanitizer.
+#
+# The core comes from the kernel (the target aborts at the breakpoint's
+# place), not from gdb's `gcore`: gcore gives up on a whole mapping at the
+# first page it cannot read, and a slab of stacks guarded with
+# madvise(MADV_GUARD_INSTALL) (Linux >= 6.13) has such a page in every slot.
+set -u
+
+usage="usage: test-gdb.sh TARGET SCRIPT [BACKEND [SANITIZE]]"
+target=${1:?$usage}
+script=${2:?$usage}
+backend=${3:-asm}
+sanitize=${4:-none}
+
+# Under `meson test --wrapper=valgrind` (as .ci/run does) this shell is
+# valgrind's client: skip, by exec, so that valgrind's exit-time leak check
+# of bash itself never runs.
+case "${LD_PRELOAD:-}" in
+*vgpreload*)
+	echo "under valgrind: gdb cannot trace a program from here: skipped"
+	exec /bin/sh -c 'exit 77'
+	;;
+esac
+
+if ! command -v gdb >/dev/null 2>&1; then
+	echo "gdb not found: skipped (apt-get install gdb)"
+	exit 77
+fi
+
+# LeakSanitizer cannot run under ptrace: a sanitized target would fail.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/coop-gdb.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# gdb without any init file or auto-loaded script: the one under test is
+# sourced explicitly.
+run_gdb() { # output-file gdb-args...
+	local out=$1
+	shift
+	timeout 120 gdb -batch -nx -iex 'set auto-load python-scripts off' \
+		-iex 'set debuginfod enabled off' -ex "source $script" "$@" >"$out" 2>&1
+}
+
+expect() { # what file extended-regex
+	if grep -Eq -- "$3" "$2"; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1: no line matches /$3/ in:"
+		sed 's/^/    /' "$2"
+		failures=$((failures + 1))
+	fi
+}
+
+refuse() { # what file extended-regex
+	if grep -Eq -- "$3" "$2"; then
+		echo "FAIL: $1: a line matches /$3/ in:"
+		sed 's/^/    /' "$2"
+		failures=$((failures + 1))
+	else
+		echo "ok: $1"
+	fi
+}
+
+# The section of a gdb transcript between two marker lines the commands
+# echo (`echo @name\n`).
+section() { # file name
+	sed -n "/^@$2\$/,/^@/p" "$1"
+}
+
+# The checks every transcript (live or core) must pass.
+check_transcript() { # label file
+	local label=$1 file=$2 part
+	part=$tmp/part
+	section "$file" tasks >"$part"
+	expect "$label: coop tasks lists 6 tasks" "$part" 'context 0x[0-9a-f]+: 6 tasks'
+	expect "$label: task 1 READY sleeper" "$part" '^ +1 +READY +[0-9]+ +"sleeper"'
+	expect "$label: task 2 BLOCKED waiter" "$part" '^ +2 +BLOCKED +[0-9]+ +"waiter"'
+	expect "$label: task 3 READY spinner" "$part" '^ +3 +READY +[0-9]+ +"spinner"'
+	expect "$label: task 4 DONE quitter" "$part" '^ +4 +DONE +[0-9]+ +"quitter" +\(ended\)'
+	expect "$label: task 5 RUNNING stopper, marked" "$part" '^\* +5 +RUNNING +[0-9]+ +"stopper"'
+	expect "$label: task 6 READY newborn" "$part" '^ +6 +READY +[0-9]+ +"newborn"'
+	if [ "$backend" != asm ]; then
+		section "$file" bt1 >"$part"
+		expect "$label: coop bt says the $backend backend is not supported" "$part" \
+			'not supported on this backend'
+		return
+	fi
+	# Under a sanitizer a switch takes the library's annotated path, not
+	# a tail call: tasks resume in switch_checked first.
+	local lib=
+	[ "$sanitize" = none ] || lib='switch_checked|'
+	expect "$label: task 1 resumes in sleeper_inner" "$part" "\"sleeper\" +(${lib}sleeper_inner)\$"
+	expect "$label: task 2 resumes in coop_join" "$part" "\"waiter\" +(${lib}coop_join)\$"
+	expect "$label: task 3 resumes in spinner_main" "$part" "\"spinner\" +(${lib}spinner_main)\$"
+	expect "$label: task 6 has not started" "$part" '"newborn" +\(not started\) newborn_main'
+
+	section "$file" bt1 >"$part"
+	sed -n '/^task 1 /{n;p;}' "$part" >"$part.first"
+	expect "$label: coop bt 1 starts at frame #0 of the task" "$part.first" '^#0 +0x[0-9a-f]+ in '
+	expect "$label: coop bt 1 is in sleeper_inner" "$part" '^#[0-9]+ +0x[0-9a-f]+ in sleeper_inner \(depth=2\)'
+	expect "$label: coop bt 1 goes through sleeper_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in sleeper_main'
+	expect "$label: coop bt 1 ends at the task's start" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop(__|\.)arch_start'
+	refuse "$label: coop bt 1 shows none of the thread's own frames" "$part" 'gdb_target_stop|stopper_main'
+
+	section "$file" bt2 >"$part"
+	expect "$label: coop bt 2 is in coop_join" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_join'
+	expect "$label: coop bt 2 shows waiter_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in waiter_main'
+
+	section "$file" bt3full >"$part"
+	expect "$label: coop bt 3 full shows spinner_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in spinner_main'
+	sed -n '/^task 3 /{n;p;}' "$part" >"$part.first"
+	expect "$label: coop bt 3 full drops the thread's frame and its locals" "$part.first" \
+		'^#0 +0x[0-9a-f]+ in '
+	refuse "$label: coop bt 3 full: none of the thread's frames" "$part" 'gdb_target_stop'
+
+	section "$file" bt4 >"$part"
+	expect "$label: coop bt 4 says the task ended" "$part" 'task 4 "quitter" has ended'
+	section "$file" bt5 >"$part"
+	expect "$label: coop bt 5 is the thread's bt" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
+	section "$file" bt6 >"$part"
+	expect "$label: coop bt 6 says it has not started" "$part" \
+		'task 6 "newborn" has not started yet: it will run newborn_main'
+	section "$file" bt9 >"$part"
+	expect "$label: coop bt 9: no such task" "$part" 'has no task 9'
+	section "$file" after >"$part"
+	expect "$label: the selected frame is kept" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stopper_main'
+	expect "$label: the thread's own bt is intact afterwards" "$part" \
+		'^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
+	refuse "$label: ... with none of the task's frames" "$part" 'sleeper|spinner|waiter'
+}
+
+# From a frame other than the innermost, which `coop bt` must leave
+# selected.
+commands=(
+	-ex 'frame function stopper_main'
+	-ex 'echo @tasks\n' -ex 'coop tasks'
+	-ex 'echo @bt1\n' -ex 'coop bt 1'
+	-ex 'echo @bt2\n' -ex 'coop bt 2'
+	-ex 'echo @bt3full\n' -ex 'coop bt 3 full'
+	-ex 'echo @bt4\n' -ex 'coop bt 4'
+	-ex 'echo @bt5\n' -ex 'coop bt 5'
+	-ex 'echo @bt6\n' -ex 'coop bt 6'
+	-ex 'echo @bt9\n' -ex 'coop bt 9'
+	-ex 'echo @after\n' -ex 'frame' -ex 'bt'
+	-ex 'echo @end\n'
+)
+
+# ---------------------------------------------------------------- live --
+run_gdb "$tmp/live.txt" -ex 'break gdb_target_stop' -ex run "${commands[@]}" \
+	-ex 'echo @info\n' -ex 'info coop-tasks' -ex 'echo @end\n' \
+	-ex 'continue' "$target"
+if ! grep -q '^Breakpoint 1, gdb_target_stop' "$tmp/live.txt"; then
+	if grep -Eq 'ptrace|Operation not permitted|Could not trace|personality' "$tmp/live.txt"; then
+		echo "gdb cannot run a program here (ptrace refused): skipped"
+		sed 's/^/    /' "$tmp/live.txt"
+		exit 77
+	fi
+	echo "FAIL: the target never reached gdb_target_stop:"
+	sed 's/^/    /' "$tmp/live.txt"
+	exit 1
+fi
+if grep -q 'debug information is not loaded' "$tmp/live.txt"; then
+	echo "libcoop has no debug information in this build: skipped"
+	exit 77
+fi
+check_transcript live "$tmp/live.txt"
+section "$tmp/live.txt" info >"$tmp/part"
+expect "live: info coop-tasks lists the tasks too" "$tmp/part" '^ +2 +BLOCKED +[0-9]+ +"waiter"'
+expect "live: the program then runs to its end" "$tmp/live.txt" 'exited normally'
+refuse "live: no Python error" "$tmp/live.txt" 'Python Exception|Traceback|Error occurred in Python'
+
+# Outside coop_run: a clear message, and $coop_context works instead.
+# shellcheck disable=SC2016 # $coop_context is gdb's, not the shell's
+run_gdb "$tmp/outside.txt" -ex 'break coop_run' -ex run \
+	-ex 'echo @tasks\n' -ex 'coop tasks' \
+	-ex 'echo @ctx\n' -ex 'set $coop_context = gdb_target_ctx' -ex 'coop tasks' -ex 'echo @end\n' \
+	-ex kill "$target"
+section "$tmp/outside.txt" tasks >"$tmp/part"
+expect "outside coop_run: says so" "$tmp/part" 'not running a coop context'
+section "$tmp/outside.txt" ctx >"$tmp/part"
+expect "outside coop_run: \$coop_context lists 5 tasks" "$tmp/part" 'context 0x[0-9a-f]+: 5 tasks'
+if [ "$backend" = asm ]; then
+	expect "outside coop_run: none started" "$tmp/part" \
+		'^ +5 +READY +[0-9]+ +"stopper" +\(not started\) stopper_main'
+fi
+
+# --------------------------------------------------------------- core --
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo '|unknown')
+if [ "$sanitize" != none ]; then
+	echo "skipped: the core file case under -Db_sanitize=$sanitize (no core dumps)"
+elif [ "${pattern#|}" != "$pattern" ] || [ "${pattern#/}" != "$pattern" ]; then
+	echo "skipped: the core file case: kernel.core_pattern sends cores elsewhere ($pattern)"
+else
+	{
+		(
+			cd "$tmp" || exit 1
+			ulimit -c unlimited 2>/dev/null || ulimit -c hard 2>/dev/null
+			GDB_TARGET_ABORT=1 exec "$target"
+		)
+	} >/dev/null 2>&1
+	core=$(find "$tmp" -maxdepth 1 -name 'core*' -type f | head -n 1)
+	if [ -z "$core" ]; then
+		echo "skipped: the core file case: no core file was written (ulimit -c $(ulimit -Hc))"
+	else
+		run_gdb "$tmp/core.txt" "${commands[@]}" "$target" "$core"
+		check_transcript core "$tmp/core.txt"
+		refuse "core: no Python error" "$tmp/core.txt" 'Python Exception|Traceback|Error occurred in Python'
+	fi
+fi
+
+if [ "$failures" -ne 0 ]; then
+	echo "$failures failed"
+	exit 1
+fi
+echo "all passed"
