@@ -109,7 +109,7 @@ static void *observer(void *arg)
 	}
 	/* The running task is on its stack now: it has used some of it. */
 	ck_assert_uint_gt(b[4].stack_used, 0);
-	ck_assert(all_bytes(&b[6].id, sizeof(b[6]) - sizeof(b[6].size), 0xa5));
+	ck_assert(all_bytes((char *)&b[6] + sizeof(b[6].size), sizeof(b[6]) - sizeof(b[6].size), 0xa5));
 	free(b);
 	stop = 1;
 	return arg;
@@ -158,7 +158,7 @@ START_TEST(before_run_and_gaps)
 
 	ck_assert_int_eq(coop_context_tasks(ctx, NULL, 0), 0);
 	ck_assert_int_eq(coop_context_tasks(ctx, b, 3), 0);
-	ck_assert(all_bytes(&b[0].id, sizeof(b[0]) - sizeof(b[0].size), 0xa5));
+	ck_assert(all_bytes((char *)&b[0] + sizeof(b[0].size), sizeof(b[0]) - sizeof(b[0].size), 0xa5));
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(coop_spawn(ctx, &t[i], quitter, NULL, NULL), 0);
 	ck_assert_int_eq(coop_context_tasks(ctx, NULL, 0), 4);
@@ -194,7 +194,7 @@ START_TEST(truncation)
 	ck_assert_int_eq(coop_context_tasks(ctx, b, 2), 5);
 	ck_assert_uint_eq(b[0].id, 1);
 	ck_assert_uint_eq(b[1].id, 2);
-	ck_assert(all_bytes(&b[2].id, sizeof(b[2]) - sizeof(b[2].size), 0xa5));
+	ck_assert(all_bytes((char *)&b[2] + sizeof(b[2].size), sizeof(b[2]) - sizeof(b[2].size), 0xa5));
 	ck_assert_int_eq(coop_context_tasks(ctx, b, 1), 5);
 	ck_assert_uint_eq(b[0].id, 1);
 	ck_assert_int_eq(coop_run(ctx), 0);
