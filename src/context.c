@@ -188,7 +188,15 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 	coop__self = next;
 	if (COOP_UNLIKELY(coop__checkers))
 		return switch_checked(ctx, from, next, dying);
-	return coop__arch_switch(from, next ? &next->arch : &ctx->main);
+	if (!next)
+		return coop__arch_switch(from, &ctx->main);
+	if (COOP_UNLIKELY(!next->started)) {
+		/* Its first run: jump to its start rather than "return" to
+		 * it, leaving the return-stack predictor in step. */
+		next->started = true;
+		return coop__arch_switch_fresh(from, &next->arch);
+	}
+	return coop__arch_switch(from, &next->arch);
 }
 
 void coop__schedule(struct coop_task *self)
@@ -204,8 +212,8 @@ void coop__schedule_last(struct coop_context *ctx)
 {
 	int scratch;
 
+	/* The last thing here, so that it is a jump (see coop-private.h). */
 	switch_away(ctx, &ctx->graveyard, &scratch, rq_first(ctx), true);
-	coop__die("coop_exit", "a finished task was resumed");
 }
 
 COOP_EXPORT int coop_yield(void)

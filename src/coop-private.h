@@ -75,6 +75,7 @@ struct coop_task {
 	bool canary;                      /* unguarded: a canary word sits at stack_lo */
 	bool detached;                    /* free everything when it ends */
 	bool guarded;                     /* a guard page lies below stack_lo */
+	bool started;                     /* it has run: its frame is a suspended one */
 	void *(*fn)(void *);              /* the task's function */
 	void *arg;                        /* its argument */
 	void *result;                     /* fn's return value or coop_exit's argument */
@@ -158,8 +159,12 @@ static inline int coop__rq_reserve(struct coop_context *ctx)
 /* First thing after arriving on a task's stack: finish the checkers'
  * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
 void coop__arrive(struct coop_context *ctx, void *fake);
-/* Leave a task that has ended for good (it may already be freed). */
-__attribute__((noreturn)) void coop__schedule_last(struct coop_context *ctx);
+/* Leave a task that has ended for good (it may already be freed).  Not
+ * declared noreturn, so that the end of a task can reach it by a jump
+ * (a sibling call): the return-stack predictor then still holds the
+ * return address of whoever resumes next.  It never returns unless memory
+ * is corrupt; callers that continue must abort. */
+void coop__schedule_last(struct coop_context *ctx);
 
 /* task.c: free a task handle and its stack (the task is not running). */
 void coop__task_free(struct coop_task *t);

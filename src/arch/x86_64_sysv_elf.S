@@ -35,15 +35,13 @@
 
 	.text
 
-/* int coop__arch_switch(struct coop__arch_ctx *from (rdi),
- *                       struct coop__arch_ctx *to (rsi)): returns 0 */
-	.globl	coop__arch_switch
-	.hidden	coop__arch_switch
-	.type	coop__arch_switch, @function
-	.p2align 4
-coop__arch_switch:
-	.cfi_startproc
-	endbr64				/* IBT landing pad (indirect callers) */
+/* The switch proper, shared by both entry points below: save this
+ * context's frame, load the other's, and leave by \end: `ret` to where the
+ * other context called a switch, or `jmp` to coop__arch_start for one that
+ * has never run (a return there would pop an entry the CPU's return-stack
+ * predictor holds for someone else, and mispredict later).  \@ keeps the
+ * local labels of the two expansions apart. */
+	.macro	SWITCH end
 	pushq	%rbp			/* callee-saved integer registers, */
 	.cfi_adjust_cfa_offset 8	/* psABI 3.2.1 */
 	pushq	%rbx
@@ -69,10 +67,10 @@ coop__arch_switch:
 	 * status flags (bits 0-5) are caller-saved and need no restoring. */
 	xorl	(%rsp), %eax
 	testl	$0xffc0, %eax
-	jnz	2f
-1:	cmpw	4(%rsp), %cx
-	jne	3f
-4:	addq	$8, %rsp
+	jnz	2\@f
+1\@:	cmpw	4(%rsp), %cx
+	jne	3\@f
+4\@:	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 	popq	%r15			/* its callee-saved registers */
 	.cfi_adjust_cfa_offset -8
@@ -87,14 +85,46 @@ coop__arch_switch:
 	popq	%rbp
 	.cfi_adjust_cfa_offset -8
 	xorl	%eax, %eax		/* return 0: callers may tail-call us */
-	ret				/* to where it called switch, or to start */
+	.ifc \end, ret
+	ret				/* to where it called switch */
+	.else
+	addq	$8, %rsp		/* a fresh context: skip its return address */
+	.cfi_adjust_cfa_offset -8
+	jmp	coop__arch_start	/* and jump: no return-stack entry to pop */
+	.cfi_adjust_cfa_offset 8
+	.endif
 	.cfi_adjust_cfa_offset 56
-2:	ldmxcsr	(%rsp)			/* its MXCSR differs: load it */
-	jmp	1b
-3:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
-	jmp	4b
+2\@:	ldmxcsr	(%rsp)			/* its MXCSR differs: load it */
+	jmp	1\@b
+3\@:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
+	jmp	4\@b
+	.endm
+
+/* int coop__arch_switch(struct coop__arch_ctx *from (rdi),
+ *                       struct coop__arch_ctx *to (rsi)): returns 0 */
+	.globl	coop__arch_switch
+	.hidden	coop__arch_switch
+	.type	coop__arch_switch, @function
+	.p2align 4
+coop__arch_switch:
+	.cfi_startproc
+	endbr64				/* IBT landing pad (indirect callers) */
+	SWITCH	ret
 	.cfi_endproc
 	.size	coop__arch_switch, .-coop__arch_switch
+
+/* int coop__arch_switch_fresh(from (rdi), to (rsi)): the same, for a `to`
+ * made by coop__arch_make that has never run. */
+	.globl	coop__arch_switch_fresh
+	.hidden	coop__arch_switch_fresh
+	.type	coop__arch_switch_fresh, @function
+	.p2align 4
+coop__arch_switch_fresh:
+	.cfi_startproc
+	endbr64
+	SWITCH	jmp
+	.cfi_endproc
+	.size	coop__arch_switch_fresh, .-coop__arch_switch_fresh
 
 /* void coop__arch_make(struct coop__arch_ctx *c (rdi), void *lo (rsi),
  *                      size_t size (rdx), void (*entry)(void *) (rcx),
@@ -128,8 +158,13 @@ coop__arch_make:
 	.cfi_endproc
 	.size	coop__arch_make, .-coop__arch_make
 
-/* First code of a fresh context, reached by coop__arch_switch's ret with
- * r12 = entry, r13 = arg.  entry never returns. */
+/* First code of a fresh context, reached by coop__arch_switch_fresh's
+ * jmp (or coop__arch_switch's ret) with r12 = entry, r13 = arg and
+ * rsp = the saved sp + 64, 16-byte aligned.  entry never returns: it is
+ * entered by a jump, over a pushed return address (the ud2 below) that
+ * gives it the alignment of a call (psABI 3.2.2), ends unwinding here, and
+ * traps if entry ever returned, without a return-stack entry that nothing
+ * would ever pop. */
 	.hidden	coop__arch_start
 	.type	coop__arch_start, @function
 	.p2align 4
@@ -137,8 +172,10 @@ coop__arch_start:
 	.cfi_startproc
 	.cfi_undefined rip		/* outermost frame: unwinders stop here */
 	movq	%r13, %rdi		/* first integer argument (psABI 3.2.3) */
-	callq	*%r12			/* entry(arg) */
-	ud2				/* entry returned: a bug, trap loudly */
+	leaq	1f(%rip), %rax
+	pushq	%rax			/* entry's return address: the trap */
+	jmp	*%r12			/* entry(arg); its endbr64 lands it */
+1:	ud2				/* entry returned: a bug, trap loudly */
 	.cfi_endproc
 	.size	coop__arch_start, .-coop__arch_start
 
