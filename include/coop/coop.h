@@ -6,7 +6,7 @@
  * with, so later versions can append fields without breaking the ABI.
  * Every fallible call returns 0 (or a non-negative value) on success and a
  * negative errno value on failure; the library never reports through errno.
- * README.md documents each call's errors.
+ * The reference for each call is its man page: coop(3) and those it names.
  */
 #ifndef COOP_COOP_H
 #define COOP_COOP_H
