@@ -76,21 +76,9 @@ struct coop__arch_ctx;
 
 /* task.c, under coop__checkers: a task was just spawned / has ended (its
  * function returned or it called coop_exit; it may be freed before the
- * switch away) / is being freed.  Defined in overflow.c. */
+ * switch away) / is being freed.  Defined in checkers.c. */
 void coop__checkers_spawn(struct coop_task *t);
 void coop__checkers_end(struct coop_task *t);
 void coop__checkers_free(struct coop_task *t);
-
-/* overflow.c: the SIGSEGV handler naming a task that overflowed into its
- * guard page.  Install it once per process (not for a context created
- * with COOP_CONTEXT_NO_OVERFLOW_HANDLER); give this thread an alternate
- * signal stack at coop_run (once per thread). */
-void coop__overflow_install(unsigned flags);
-void coop__overflow_thread(const struct coop_context *ctx);
-/* The task popped from the run queue is not READY, or not of this
- * context: print one line naming the call and abort. */
-__attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context *ctx,
-                                                      const struct coop__arch_ctx *from,
-                                                      const struct coop_task *next);
 
 #endif /* COOP_CHECKERS_H */

@@ -107,16 +107,6 @@ static inline struct coop_task *rq_first(const struct coop_context *ctx)
 	return ctx->rq_head != ctx->rq_tail ? ctx->rq[ctx->rq_head & ctx->rq_mask] : NULL;
 }
 
-/* A task on an unguarded stack is leaving the CPU: it must not have
- * written below its stack. */
-static void check_canary(const char *call, const struct coop_task *t)
-{
-	if (!coop__stack_canary_ok(t))
-		coop__die(call, "task %llu \"%s\" overflowed its %zu-byte %s stack (canary at %p overwritten)",
-		          (unsigned long long)t->id, t->name, t->stack_size,
-		          t->pool ? "unguarded" : "caller-supplied", (void *)t->stack_lo);
-}
-
 /* The sanitizer path of a switch from `from` to `next` (NULL: the
  * coop_run caller); `dying`: `from` never resumes. */
 static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
@@ -204,7 +194,7 @@ void coop__schedule(struct coop_task *self)
 	struct coop_context *ctx = self->ctx;
 
 	if (COOP_UNLIKELY(self->canary))
-		check_canary("coop_join", self);
+		coop__stack_check("coop_join", self);
 	switch_away(ctx, &self->arch, &self->saved_errno, rq_first(ctx), false);
 }
 
@@ -225,7 +215,7 @@ COOP_EXPORT int coop_yield(void)
 		return -EPERM;
 	ctx = self->ctx;
 	if (COOP_UNLIKELY(self->canary))
-		check_canary("coop_yield", self);
+		coop__stack_check("coop_yield", self);
 	next = rq_first(ctx);
 	if (!next)
 		return 0; /* alone: keep running */

@@ -169,6 +169,18 @@ void coop__schedule_last(struct coop_context *ctx);
 /* task.c: free a task handle and its stack (the task is not running). */
 void coop__task_free(struct coop_task *t);
 
+/* overflow.c: the SIGSEGV handler naming a task that overflowed into its
+ * guard page.  Install it once per process (not for a context created
+ * with COOP_CONTEXT_NO_OVERFLOW_HANDLER); give this thread an alternate
+ * signal stack at coop_run (once per thread). */
+void coop__overflow_install(unsigned flags);
+void coop__overflow_thread(const struct coop_context *ctx);
+/* The task popped from the run queue is not READY, or not of this
+ * context: print one line naming the call and abort. */
+__attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context *ctx,
+                                                      const struct coop__arch_ctx *from,
+                                                      const struct coop_task *next);
+
 /* stack.c */
 /* Round up to whole pages; 0 on overflow. */
 size_t coop__page_round(size_t n);
@@ -185,7 +197,8 @@ int coop__stack_user_task(void *buf, size_t size, struct coop_task **out);
 void coop__stack_release(struct coop_context *ctx, struct coop_task *t);
 /* Unmap every pool of the context (all tasks already released). */
 void coop__stack_destroy(struct coop_context *ctx);
-/* Whether an unguarded task's canary is intact. */
-bool coop__stack_canary_ok(const struct coop_task *t);
+/* An unguarded task (t->canary) is leaving the CPU: abort, naming it and
+ * `call`, if it wrote below its stack. */
+void coop__stack_check(const char *call, const struct coop_task *t);
 
 #endif /* COOP_PRIVATE_H */

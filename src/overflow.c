@@ -1,6 +1,6 @@
 /*
- * overflow.c: naming the task that overflowed its stack, the loud checks
- * of the switch path, and the sanitizers' task hooks (TSan fibers).
+ * overflow.c: naming the task that overflowed its stack, and the loud
+ * checks of the switch path.
  *
  * A task that runs off the bottom of a guarded pool stack faults in the
  * guard page right below its stack_lo (src/stack.c).  The kernel's SIGSEGV
@@ -38,13 +38,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "checkers.h"
 #include "coop-private.h"
 
 #define ALTSTACK_MIN ((size_t)64 * 1024)
@@ -324,46 +322,4 @@ void coop__bad_resume(const struct coop_context *ctx, const struct coop__arch_ct
 		          (unsigned long long)next->id, next->name);
 	coop__die(call, "run queue of context %p corrupted: task %llu \"%s\" is %s, not READY",
 	          (const void *)ctx, (unsigned long long)next->id, next->name, what);
-}
-
-/* ----------------------------------------------- sanitizer task hooks -- */
-
-void coop__checkers_spawn(struct coop_task *t)
-{
-	/* A stack handed back by a context destroyed while its tasks were
-	 * suspended, or a caller's buffer, may carry stale redzones. */
-	coop__asan_unpoison(t->stack_lo, t->stack_size);
-	t->tsan_fiber = NULL;
-	if (__tsan_create_fiber) {
-		t->tsan_fiber = __tsan_create_fiber(0);
-		if (__tsan_set_fiber_name) {
-			/* As TSan's reports name the "thread". */
-			char name[64];
-
-			snprintf(name, sizeof(name), "coop task %llu%s%s", (unsigned long long)t->id,
-			         t->name[0] ? " " : "", t->name);
-			__tsan_set_fiber_name(t->tsan_fiber, name);
-		}
-	}
-}
-
-void coop__checkers_end(struct coop_task *t)
-{
-	/* Still running on it: destroyed at the next arrival (coop__arrive). */
-	if (__tsan_create_fiber && t->tsan_fiber) {
-		t->ctx->tsan_dead = t->tsan_fiber;
-		t->tsan_fiber = NULL;
-	}
-}
-
-void coop__checkers_free(struct coop_task *t)
-{
-	/* A task that never ran, or suspended in a destroyed context. */
-	if (__tsan_destroy_fiber && t->tsan_fiber) {
-		__tsan_destroy_fiber(t->tsan_fiber);
-		t->tsan_fiber = NULL;
-	}
-	/* Its frames never returned: a caller's buffer goes back clean. */
-	if (t->state != COOP__DONE)
-		coop__asan_unpoison(t->stack_lo, t->stack_size);
 }

@@ -99,9 +99,12 @@ static uint64_t canary_of(const void *lo)
 	return CANARY ^ (uint64_t)(uintptr_t)lo;
 }
 
-bool coop__stack_canary_ok(const struct coop_task *t)
+void coop__stack_check(const char *call, const struct coop_task *t)
 {
-	return *(const uint64_t *)t->stack_lo == canary_of(t->stack_lo);
+	if (*(const uint64_t *)t->stack_lo != canary_of(t->stack_lo))
+		coop__die(call, "task %llu \"%s\" overflowed its %zu-byte %s stack (canary at %p overwritten)",
+		          (unsigned long long)t->id, t->name, t->stack_size,
+		          t->pool ? "unguarded" : "caller-supplied", (void *)t->stack_lo);
 }
 
 /* The task of slot i of a slab. */
@@ -270,7 +273,6 @@ int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **o
 		/* The steady state: a warm, guarded slot; no system call. */
 		TAILQ_REMOVE(&p->hot, t, free_link);
 		p->nhot--;
-		coop__asan_unpoison(t->stack_lo, t->stack_size);
 		p->nused++;
 		*out = t;
 		return 0;
@@ -280,10 +282,8 @@ int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **o
 	if ((t = TAILQ_FIRST(&p->hot))) {
 		TAILQ_REMOVE(&p->hot, t, free_link);
 		p->nhot--;
-		coop__asan_unpoison(t->stack_lo, t->stack_size);
 	} else if ((t = TAILQ_FIRST(&p->cold))) {
 		TAILQ_REMOVE(&p->cold, t, free_link);
-		coop__asan_unpoison(t->stack_lo, t->stack_size);
 	} else {
 		struct coop__slab *s = p->fresh;
 

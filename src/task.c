@@ -91,10 +91,8 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 {
 	struct coop_context *ctx = self->ctx;
 
-	if (COOP_UNLIKELY(self->canary) && !coop__stack_canary_ok(self))
-		coop__die("coop_exit", "task %llu \"%s\" overflowed its %zu-byte stack (canary at %p overwritten)",
-		          (unsigned long long)self->id, self->name, self->stack_size,
-		          (void *)self->stack_lo);
+	if (COOP_UNLIKELY(self->canary))
+		coop__stack_check("coop_exit", self);
 	self->result = result;
 	self->state = COOP__DONE;
 	ctx->live--;
