@@ -19,6 +19,7 @@
 
 #include "coop-private.h"
 #include "test-common.h"
+#include "test-guard.h"
 
 #if COOP_HAVE_VALGRIND_H
 #include <valgrind/valgrind.h>
@@ -104,53 +105,18 @@ START_TEST(reuse_without_new_mappings)
 END_TEST
 
 /* Guards survive reuse: a slot used and freed many times still faults. */
-static volatile uintptr_t guard_lo;
-
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-	uintptr_t a = (uintptr_t)si->si_addr;
-
-	(void)uc;
-	/* Inside the guard page right below the stack: die by SIGSEGV as the
-	 * test expects.  Anywhere else: exit 3, which fails it. */
-	if (a < guard_lo && a >= guard_lo - 4096) {
-		signal(sig, SIG_DFL);
-		return; /* the access faults again, now fatally */
-	}
-	_exit(3);
-}
-
-#pragma GCC diagnostic ignored "-Winfinite-recursion"
-/* noinline: inlined into itself, several levels share one frame larger
- * than the guard page, which could then be jumped over (a stack clash). */
-static __attribute__((noinline)) int recurse(volatile char *p, int depth)
-{
-	volatile char buf[512];
-
-	buf[0] = (char)depth;
-	buf[511] = p ? p[0] : 0;
-	return recurse(buf, depth + 1) + buf[1];
-}
-
 static void *overflow(void *arg)
 {
-	guard_lo = (uintptr_t)coop_self()->stack_lo;
-	return (void *)(intptr_t)recurse(NULL, 0);
+	test_guard_lo = (uintptr_t)coop_self()->stack_lo;
+	return (void *)(intptr_t)test_overflow(NULL, 0);
 }
 
 START_TEST(guard_survives_reuse)
 {
-	static char altstack[65536];
-	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
-	struct sigaction sa;
 	struct coop_context *ctx;
 	struct coop_task *t, *again;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_segv;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
-	ck_assert_int_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	test_catch_guard_faults();
 	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
 	for (int i = 0; i < 100; i++) {
 		ck_assert_int_eq(coop_spawn(ctx, &t, noop, NULL, NULL), 0);

@@ -17,6 +17,7 @@
 #include <coop/coop.h>
 
 #include "test-common.h"
+#include "test-guard.h"
 
 #define LIVE 100000
 /* 100,000 default stacks need 26 GB of address space: a 32-bit process
@@ -115,32 +116,6 @@ START_TEST(hundred_thousand_live_tasks)
 }
 END_TEST
 
-static volatile uintptr_t overflow_lo;
-
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-	uintptr_t a = (uintptr_t)si->si_addr;
-
-	(void)uc;
-	if (overflow_lo && a < overflow_lo && a >= overflow_lo - 4096) {
-		signal(sig, SIG_DFL);
-		return; /* in its own guard: the access faults again, fatally */
-	}
-	_exit(3); /* anywhere else fails the test */
-}
-
-#pragma GCC diagnostic ignored "-Winfinite-recursion"
-/* noinline: inlined into itself, several levels share one frame larger
- * than the guard page, which could then be jumped over (a stack clash). */
-static __attribute__((noinline)) int recurse(volatile char *p, int depth)
-{
-	volatile char buf[512];
-
-	buf[0] = (char)depth;
-	buf[511] = p ? p[0] : 0;
-	return recurse(buf, depth + 1) + buf[1];
-}
-
 static void *overflow(void *arg)
 {
 	/* The lowest usable byte: the stack top less the default size, rounded
@@ -148,22 +123,15 @@ static void *overflow(void *arg)
 	uintptr_t top = (uintptr_t)__builtin_frame_address(0);
 
 	(void)arg;
-	overflow_lo = (top - STACK) & ~(uintptr_t)4095;
-	return (void *)(intptr_t)recurse(NULL, 0);
+	test_guard_lo = (top - STACK) & ~(uintptr_t)4095;
+	return (void *)(intptr_t)test_overflow(NULL, 0);
 }
 
 START_TEST(overflow_among_hundred_thousand)
 {
-	static char altstack[65536];
-	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
-	struct sigaction sa;
 	struct coop_context *ctx;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_segv;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
-	ck_assert_int_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	test_catch_guard_faults();
 	ck_assert_int_eq(make_context(&ctx), 0);
 	if (cheap_guards())
 		for (long i = 0; i < LIVE / 2; i++)
