@@ -206,14 +206,13 @@ void coop__schedule_last(struct coop_context *ctx)
 	switch_away(ctx, &ctx->graveyard, &scratch, rq_first(ctx), true);
 }
 
-COOP_EXPORT int coop_yield(void)
+/* coop_yield's uncommon cases: a canary to check, a task that has never
+ * run, a sanitizer to tell, or a bad run queue (switch_away aborts). */
+static __attribute__((noinline)) int yield_slow(struct coop_task *self)
 {
-	struct coop_task *self = coop__self, *next;
-	struct coop_context *ctx;
+	struct coop_context *ctx = self->ctx;
+	struct coop_task *next;
 
-	if (COOP_UNLIKELY(!self))
-		return -EPERM;
-	ctx = self->ctx;
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_yield", self);
 	next = rq_first(ctx);
@@ -221,6 +220,43 @@ COOP_EXPORT int coop_yield(void)
 		return 0; /* alone: keep running */
 	coop__make_ready(self);
 	return switch_away(ctx, &self->arch, &self->saved_errno, next, false);
+}
+
+COOP_EXPORT __attribute__((optimize("no-tree-vectorize"))) int coop_yield(void)
+{
+	struct coop_task *self = coop__self, *next, **rq;
+	struct coop_context *ctx;
+	size_t head, tail, mask;
+	int *e;
+
+	if (COOP_UNLIKELY(!self))
+		return -EPERM;
+	ctx = self->ctx;
+	head = ctx->rq_head;
+	tail = ctx->rq_tail;
+	if (head == tail)
+		return 0; /* alone: keep running */
+	/* The common case, spelled out with every field read once: */
+	rq = ctx->rq;
+	mask = ctx->rq_mask;
+	next = rq[head & mask];
+	if (COOP_UNLIKELY(self->canary | (next->state != COOP__READY) | !next->started |
+	                  coop__checkers))
+		return yield_slow(self);
+	rq[tail & mask] = self;
+	ctx->rq_tail = tail + 1;
+	ctx->rq_head = ++head;
+	self->state = COOP__READY;
+	next->state = COOP__RUNNING;
+	e = ctx->errno_ptr;
+	self->saved_errno = *e;
+	*e = next->saved_errno;
+	coop__self = next;
+	if (tail - head >= 1) {
+		coop__arch_prefetch(&rq[head & mask]->arch);
+		__builtin_prefetch(rq[(head + 1) & mask], 1);
+	}
+	return coop__arch_switch(&self->arch, &next->arch);
 }
 
 COOP_EXPORT int coop_run(struct coop_context *ctx)

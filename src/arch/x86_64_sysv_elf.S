@@ -58,19 +58,13 @@
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)			/* MXCSR control bits are callee-saved */
 	fnstcw	4(%rsp)			/* so is the x87 control word */
-	movl	(%rsp), %eax		/* keep ours to compare with theirs */
-	movzwl	4(%rsp), %ecx
+	movzwl	4(%rsp), %ecx		/* keep ours to compare with theirs */
 	movq	%rsp, (%rdi)		/* from->sp: this context is now suspended */
 	movq	(%rsi), %rsp		/* to->sp: now on the other context's stack */
-	/* Loading MXCSR and the x87 CW costs several ns; tasks almost always
-	 * share one FP environment, so load only what differs.  The MXCSR
-	 * status flags (bits 0-5) are caller-saved and need no restoring. */
-	xorl	(%rsp), %eax
-	testl	$0xffc0, %eax
-	jnz	2\@f
-1\@:	cmpw	4(%rsp), %cx
-	jne	3\@f
-4\@:	addq	$8, %rsp
+	ldmxcsr	(%rsp)
+	cmpw	4(%rsp), %cx
+	jne	2\@f
+1\@:	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 	popq	%r15			/* its callee-saved registers */
 	.cfi_adjust_cfa_offset -8
@@ -94,10 +88,8 @@
 	.cfi_adjust_cfa_offset 8
 	.endif
 	.cfi_adjust_cfa_offset 56
-2\@:	ldmxcsr	(%rsp)			/* its MXCSR differs: load it */
+2\@:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
 	jmp	1\@b
-3\@:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
-	jmp	4\@b
 	.endm
 
 /* int coop__arch_switch(struct coop__arch_ctx *from (rdi),
