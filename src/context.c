@@ -71,40 +71,11 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	if (ctx->running)
 		coop__die("coop_context_destroy", "context %p is running", (void *)ctx);
 	/* Tasks that never ran are not run; suspended ones are not resumed. */
-	ctx->rq_head = ctx->rq_tail = 0;
+	ctx->rq = NULL;
 	while ((t = LIST_FIRST(&ctx->tasks)))
 		coop__task_free(t);
 	coop__stack_destroy(ctx);
-	free(ctx->rq);
 	free(ctx);
-}
-
-int coop__rq_grow(struct coop_context *ctx)
-{
-	size_t cap = ctx->rq ? ctx->rq_mask + 1 : 0, n, i;
-	struct coop_task **rq;
-	int saved;
-
-	saved = errno;
-	rq = malloc((cap ? 2 * cap : 64) * sizeof(*rq));
-	errno = saved;
-	if (!rq)
-		return -ENOMEM;
-	n = ctx->rq_tail - ctx->rq_head;
-	for (i = 0; i < n; i++)
-		rq[i] = ctx->rq[(ctx->rq_head + i) & ctx->rq_mask];
-	free(ctx->rq);
-	ctx->rq = rq;
-	ctx->rq_mask = (cap ? 2 * cap : 64) - 1;
-	ctx->rq_head = 0;
-	ctx->rq_tail = n;
-	return 0;
-}
-
-/* The next READY task, or NULL. */
-static inline struct coop_task *rq_first(const struct coop_context *ctx)
-{
-	return ctx->rq_head != ctx->rq_tail ? ctx->rq[ctx->rq_head & ctx->rq_mask] : NULL;
 }
 
 /* The sanitizer path of a switch from `from` to `next` (NULL: the
@@ -148,6 +119,21 @@ void coop__arrive(struct coop_context *ctx, void *fake)
 	}
 }
 
+/* With thousands of tasks, each is cold when its turn comes: warm up the
+ * ones after `next` in two stages.  The first was itself prefetched one
+ * switch ago, so reading where its frame is costs little; the one after
+ * that gets its first line (and TLB entry) fetched now.  Nothing to do
+ * when the ring holds just the two tasks of this switch. */
+static inline void prefetch_after(const struct coop_task *next)
+{
+	const struct coop_task *n1 = next->rq_next;
+
+	if (n1 != coop__self && n1 != next) {
+		coop__arch_prefetch(&n1->arch);
+		__builtin_prefetch(n1->rq_next, 1);
+	}
+}
+
 /* Hand the thread from the running task (whose state the caller set) to
  * the next READY task, or back to the coop_run caller when none is. */
 static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *from,
@@ -160,24 +146,20 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 		/* A finished task or garbage in the run queue: abort, loudly. */
 		if (COOP_UNLIKELY(next->state != COOP__READY))
 			coop__bad_resume(ctx, from, next);
-		ctx->rq_head++;
 		next->state = COOP__RUNNING;
 		*e = next->saved_errno;
-		/* With thousands of tasks, each is cold when its turn comes:
-		 * warm the next ones up in two stages.  The task after `next`
-		 * was itself prefetched one switch ago, so reading where its
-		 * frame is costs little; the one after that gets its first
-		 * line (and TLB entry) fetched now. */
-		if (ctx->rq_tail - ctx->rq_head >= 2) {
-			coop__arch_prefetch(&ctx->rq[ctx->rq_head & ctx->rq_mask]->arch);
-			__builtin_prefetch(ctx->rq[(ctx->rq_head + 1) & ctx->rq_mask], 1);
-		}
+		prefetch_after(next);
 	} else {
 		*e = ctx->main_errno;
 	}
 	coop__self = next;
 	if (COOP_UNLIKELY(coop__checkers))
 		return switch_checked(ctx, from, next, dying);
+	if (dying) /* nothing of `from` needs saving */
+		return !next ? coop__arch_leave(from, &ctx->main)
+		       : COOP_UNLIKELY(!next->started) ? (next->started = true,
+		                                          coop__arch_leave_fresh(from, &next->arch))
+		                                       : coop__arch_leave(from, &next->arch);
 	if (!next)
 		return coop__arch_switch(from, &ctx->main);
 	if (COOP_UNLIKELY(!next->started)) {
@@ -195,67 +177,53 @@ void coop__schedule(struct coop_task *self)
 
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_join", self);
-	switch_away(ctx, &self->arch, &self->saved_errno, rq_first(ctx), false);
+	switch_away(ctx, &self->arch, &self->saved_errno, coop__ring_leave(self), false);
 }
 
-void coop__schedule_last(struct coop_context *ctx)
+void coop__schedule_last(struct coop_context *ctx, struct coop_task *next)
 {
 	int scratch;
 
 	/* The last thing here, so that it is a jump (see coop-private.h). */
-	switch_away(ctx, &ctx->graveyard, &scratch, rq_first(ctx), true);
+	switch_away(ctx, &ctx->graveyard, &scratch, next, true);
 }
 
-/* coop_yield's uncommon cases: a canary to check, a task that has never
- * run, a sanitizer to tell, or a bad run queue (switch_away aborts). */
+/* coop_yield's uncommon cases: a canary to check, no other task, one
+ * that has never run, a sanitizer to tell, or a bad run queue
+ * (switch_away aborts). */
 static __attribute__((noinline)) int yield_slow(struct coop_task *self)
 {
-	struct coop_context *ctx = self->ctx;
 	struct coop_task *next;
 
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_yield", self);
-	next = rq_first(ctx);
-	if (!next)
+	next = self->rq_next;
+	if (next == self)
 		return 0; /* alone: keep running */
-	coop__make_ready(self);
-	return switch_away(ctx, &self->arch, &self->saved_errno, next, false);
+	self->state = COOP__READY;
+	return switch_away(self->ctx, &self->arch, &self->saved_errno, next, false);
 }
 
-COOP_EXPORT __attribute__((optimize("no-tree-vectorize"))) int coop_yield(void)
+COOP_EXPORT int coop_yield(void)
 {
-	struct coop_task *self = coop__self, *next, **rq;
-	struct coop_context *ctx;
-	size_t head, tail, mask;
+	struct coop_task *self = coop__self, *next;
 	int *e;
 
 	if (COOP_UNLIKELY(!self))
 		return -EPERM;
-	ctx = self->ctx;
-	head = ctx->rq_head;
-	tail = ctx->rq_tail;
-	if (head == tail)
-		return 0; /* alone: keep running */
-	/* The common case, spelled out with every field read once: */
-	rq = ctx->rq;
-	mask = ctx->rq_mask;
-	next = rq[head & mask];
+	/* The common case, spelled out: the next task is the one after this
+	 * in the ring, and this one stays where it is, now the tail. */
+	next = self->rq_next;
 	if (COOP_UNLIKELY(self->canary | (next->state != COOP__READY) | !next->started |
 	                  coop__checkers))
-		return yield_slow(self);
-	rq[tail & mask] = self;
-	ctx->rq_tail = tail + 1;
-	ctx->rq_head = ++head;
+		return yield_slow(self); /* alone too: its own state is RUNNING */
 	self->state = COOP__READY;
 	next->state = COOP__RUNNING;
-	e = ctx->errno_ptr;
+	e = self->ctx->errno_ptr;
 	self->saved_errno = *e;
 	*e = next->saved_errno;
 	coop__self = next;
-	if (tail - head >= 1) {
-		coop__arch_prefetch(&rq[head & mask]->arch);
-		__builtin_prefetch(rq[(head + 1) & mask], 1);
-	}
+	prefetch_after(next);
 	return coop__arch_switch(&self->arch, &next->arch);
 }
 
@@ -271,7 +239,7 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 	coop__running = ctx;
 	ctx->errno_ptr = &errno; /* constant for the thread: no call per switch */
 	coop__overflow_thread(ctx); /* an alternate signal stack, once per thread */
-	while ((next = rq_first(ctx))) {
+	while ((next = ctx->rq)) {
 		/* The task that arrives learns this stack's bounds for ASan. */
 		ctx->leaving_main = true;
 		switch_away(ctx, &ctx->main, &ctx->main_errno, next, false);

@@ -69,6 +69,8 @@ struct coop__pool;
 struct coop_task {
 	/* What a switch reads and writes comes first: one cache line. */
 	struct coop__arch_ctx arch;       /* machine state while suspended */
+	struct coop_task *rq_next;        /* the run ring (see coop__ring_*): */
+	struct coop_task *rq_prev;        /*   READY and RUNNING tasks only */
 	struct coop_context *ctx;         /* the context it belongs to */
 	int saved_errno;                  /* the task's errno while it is not running */
 	enum coop__state state;           /* see above */
@@ -99,10 +101,8 @@ LIST_HEAD(coop__poollist, coop__pool);
 struct coop_context {
 	struct coop__arch_ctx main;       /* the coop_run caller while tasks run */
 	struct coop__arch_ctx graveyard;  /* where an ending task's last state goes */
-	struct coop_task **rq;            /* run queue: a ring of READY tasks, FIFO */
-	size_t rq_mask;                   /* its capacity (a power of two, >= live) - 1 */
-	size_t rq_head;                   /* next to run: rq[rq_head & rq_mask] */
-	size_t rq_tail;                   /* where the next READY task goes */
+	struct coop_task *rq;             /* the run ring's first task while none of
+	                                   * this context runs; NULL: empty */
 	struct coop__tasklist tasks;      /* every task not yet freed */
 	struct coop__poollist pools;      /* stack pools, one per slot size */
 	struct coop__pool *default_pool;  /* the pool of stack_size, once made */
@@ -136,35 +136,85 @@ void coop__die(const char *call, const char *fmt, ...);
  * hold `size`, -E2BIG when it has nonzero bytes we don't know. */
 int coop__opts_copy(void *ours, size_t ours_size, const void *theirs);
 
-/* context.c: scheduling. */
-/* Suspend the running task (already queued or blocked by the caller) and
- * run the next READY task, or return to coop_run's caller if none. */
-void coop__schedule(struct coop_task *self);
-/* Append a task to the run queue (its room was reserved at spawn). */
+/* context.c: scheduling.
+ *
+ * The run queue is a ring: a circular doubly-linked list, through rq_next
+ * and rq_prev, of a context's READY tasks and its RUNNING one, with no
+ * head node.  Seen from the running task the ring is the FIFO queue: the
+ * task after it runs next, and the place before it is the tail.  So a
+ * yield changes no link at all (the next task is self->rq_next, one load
+ * from a line the switch touches anyway, where an array or a headed list
+ * costs a chain of loads through the context on every switch), and only a
+ * task that blocks or ends leaves the ring.  libbsd's <sys/queue.h> lists
+ * all have a head node, which the wrap-around would have to skip.
+ *
+ * While a task of the context runs it is coop__self, the ring's anchor;
+ * otherwise ctx->rq is, the task to run first. */
+
+/* Put `t` in the ring just before `at` (at its tail, `at` being the head
+ * or the running task); `at` NULL: `t` is the whole ring. */
+static inline void coop__ring_insert(struct coop_task *at, struct coop_task *t)
+{
+	if (!at) {
+		t->rq_next = t->rq_prev = t;
+		return;
+	}
+	t->rq_next = at;
+	t->rq_prev = at->rq_prev;
+	at->rq_prev->rq_next = t;
+	at->rq_prev = t;
+}
+
+/* Take `t` out of the ring; returns the task after it, NULL if it was alone. */
+static inline struct coop_task *coop__ring_remove(struct coop_task *t)
+{
+	struct coop_task *next = t->rq_next;
+
+	if (next == t)
+		return NULL;
+	next->rq_prev = t->rq_prev;
+	t->rq_prev->rq_next = next;
+	return next;
+}
+
+/* The running task `self` leaves the ring (it blocks or ends): returns
+ * the task to run next, NULL when none is left. */
+static inline struct coop_task *coop__ring_leave(struct coop_task *self)
+{
+	struct coop_task *next = coop__ring_remove(self);
+
+	if (!next)
+		self->ctx->rq = NULL;
+	return next;
+}
+
+/* Make a task READY: to the tail of its context's run queue. */
 static inline void coop__make_ready(struct coop_task *t)
 {
 	struct coop_context *ctx = t->ctx;
 
 	t->state = COOP__READY;
-	ctx->rq[ctx->rq_tail++ & ctx->rq_mask] = t;
+	if (coop__running == ctx && coop__self) {
+		coop__ring_insert(coop__self, t);
+	} else {
+		coop__ring_insert(ctx->rq, t);
+		if (!ctx->rq)
+			ctx->rq = t;
+	}
 }
-/* Make room in the run queue for one more live task: -ENOMEM. */
-int coop__rq_grow(struct coop_context *ctx);
-static inline int coop__rq_reserve(struct coop_context *ctx)
-{
-	if (COOP_LIKELY(ctx->rq != NULL && ctx->live <= ctx->rq_mask))
-		return 0;
-	return coop__rq_grow(ctx);
-}
+/* Suspend the running task, blocked by the caller, and run the next READY
+ * task, or return to coop_run's caller if none. */
+void coop__schedule(struct coop_task *self);
 /* First thing after arriving on a task's stack: finish the checkers'
  * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
 void coop__arrive(struct coop_context *ctx, void *fake);
-/* Leave a task that has ended for good (it may already be freed).  Not
+/* Leave a task that has ended for good (out of the ring, maybe freed)
+ * for `next` (from coop__ring_leave).  Not
  * declared noreturn, so that the end of a task can reach it by a jump
  * (a sibling call): the return-stack predictor then still holds the
  * return address of whoever resumes next.  It never returns unless memory
  * is corrupt; callers that continue must abort. */
-void coop__schedule_last(struct coop_context *ctx);
+void coop__schedule_last(struct coop_context *ctx, struct coop_task *next);
 
 /* task.c: free a task handle and its stack (the task is not running). */
 void coop__task_free(struct coop_task *t);

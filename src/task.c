@@ -35,8 +35,6 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 
 	if (!ctx || !fn)
 		return -EINVAL;
-	if ((rc = coop__rq_reserve(ctx)) < 0)
-		return rc;
 	if (opts) {
 		if ((rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
 			return rc;
@@ -90,6 +88,7 @@ void coop__task_free(struct coop_task *t)
 static inline __attribute__((always_inline)) void task_end(struct coop_task *self, void *result)
 {
 	struct coop_context *ctx = self->ctx;
+	struct coop_task *next;
 
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_exit", self);
@@ -98,6 +97,7 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 	ctx->live--;
 	if (self->joiner)
 		coop__make_ready(self->joiner);
+	next = coop__ring_leave(self);
 	if (COOP_UNLIKELY(coop__checkers))
 		coop__checkers_end(self); /* before a detached task is freed */
 	if (self->detached) {
@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 		LIST_REMOVE(self, all);
 		coop__stack_release(ctx, self);
 	}
-	coop__schedule_last(ctx);
+	coop__schedule_last(ctx, next);
 }
 
 COOP_EXPORT void coop_exit(void *result)

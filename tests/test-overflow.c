@@ -417,12 +417,16 @@ static struct coop_task *victim;
  * is (coop__make_ready would make it READY), at its tail or its head. */
 static void enqueue_raw(struct coop_task *t, bool head)
 {
+	struct coop_task *self = coop_self();
 	struct coop_context *ctx = t->ctx;
 
-	if (head)
-		ctx->rq[--ctx->rq_head & ctx->rq_mask] = t;
-	else
-		ctx->rq[ctx->rq_tail++ & ctx->rq_mask] = t;
+	if (self) {
+		coop__ring_insert(head ? self->rq_next : self, t);
+	} else {
+		coop__ring_insert(ctx->rq, t);
+		if (!ctx->rq || head)
+			ctx->rq = t;
+	}
 }
 
 static void *finish(void *arg)
@@ -509,13 +513,12 @@ static struct coop_context *foreign_ctx;
 
 static void *requeue_foreign(void *arg)
 {
-	struct coop_context *ctx = coop_self()->ctx;
 	struct coop_task *alien;
 
 	(void)arg;
 	if (coop_spawn(foreign_ctx, &alien, finish, NULL, NULL) != 0)
 		_exit(20);
-	ctx->rq[ctx->rq_tail++ & ctx->rq_mask] = alien;
+	coop__ring_insert(coop_self(), alien);
 	coop_yield();
 	_exit(22);
 }

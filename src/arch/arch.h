@@ -74,4 +74,15 @@ int coop__arch_switch_fresh(struct coop__arch_ctx *from, struct coop__arch_ctx *
 #define coop__arch_switch_fresh coop__arch_switch
 #endif
 
+/* Resume `to` (one never run: coop__arch_leave_fresh), abandoning the
+ * running context for good.  A backend may save nothing at all; the others
+ * save into `scratch`, which nobody resumes. */
+#if COOP_ARCH_LEAVE
+int coop__arch_leave(struct coop__arch_ctx *scratch, struct coop__arch_ctx *to);
+int coop__arch_leave_fresh(struct coop__arch_ctx *scratch, struct coop__arch_ctx *to);
+#else
+#define coop__arch_leave coop__arch_switch
+#define coop__arch_leave_fresh coop__arch_switch_fresh
+#endif
+
 #endif /* COOP_ARCH_H */

@@ -118,6 +118,72 @@ coop__arch_switch_fresh:
 	.cfi_endproc
 	.size	coop__arch_switch_fresh, .-coop__arch_switch_fresh
 
+/* The second half of SWITCH alone, for a context that ends for good and
+ * needs nothing saved (no registers, no FP control words: the cost of
+ * stmxcsr is most of a switch on some CPUs).  \end as in SWITCH. */
+	.macro	LEAVE end
+	fnstcw	-8(%rsp)		/* ours, to compare with theirs (below */
+	movzwl	-8(%rsp), %ecx		/* sp: this stack is dead from here on) */
+	movq	(%rsi), %rsp		/* to->sp */
+	.cfi_def_cfa %rsp, 64		/* the suspended frame's layout */
+	ldmxcsr	(%rsp)
+	cmpw	4(%rsp), %cx
+	jne	2\@f
+1\@:	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	popq	%r15
+	.cfi_adjust_cfa_offset -8
+	popq	%r14
+	.cfi_adjust_cfa_offset -8
+	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	xorl	%eax, %eax
+	.ifc \end, ret
+	ret
+	.else
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	jmp	coop__arch_start
+	.cfi_adjust_cfa_offset 8
+	.endif
+	.cfi_adjust_cfa_offset 56
+2\@:	fldcw	4(%rsp)
+	jmp	1\@b
+	.endm
+
+/* int coop__arch_leave(struct coop__arch_ctx *scratch (rdi, unused),
+ *                      struct coop__arch_ctx *to (rsi)): resume `to`,
+ * abandoning the running context. */
+	.globl	coop__arch_leave
+	.hidden	coop__arch_leave
+	.type	coop__arch_leave, @function
+	.p2align 4
+coop__arch_leave:
+	.cfi_startproc
+	endbr64
+	LEAVE	ret
+	.cfi_endproc
+	.size	coop__arch_leave, .-coop__arch_leave
+
+/* int coop__arch_leave_fresh(scratch, to (rsi)): the same, for a `to` that has
+ * never run. */
+	.globl	coop__arch_leave_fresh
+	.hidden	coop__arch_leave_fresh
+	.type	coop__arch_leave_fresh, @function
+	.p2align 4
+coop__arch_leave_fresh:
+	.cfi_startproc
+	endbr64
+	LEAVE	jmp
+	.cfi_endproc
+	.size	coop__arch_leave_fresh, .-coop__arch_leave_fresh
+
 /* void coop__arch_make(struct coop__arch_ctx *c (rdi), void *lo (rsi),
  *                      size_t size (rdx), void (*entry)(void *) (rcx),
  *                      void *arg (r8))
