@@ -123,12 +123,14 @@ void coop__arrive(struct coop_context *ctx, void *fake)
  * ones after `next` in two stages.  The first was itself prefetched one
  * switch ago, so reading where its frame is costs little; the one after
  * that gets its first line (and TLB entry) fetched now.  Nothing to do
- * when the ring holds just the two tasks of this switch. */
-static inline void prefetch_after(const struct coop_task *next)
+ * when the ring holds just the two tasks of this switch.  Only yields
+ * need this: a ring of many tasks turns by yields; the other switches
+ * (to a task's first run, from one ending or blocking) do without. */
+static inline void prefetch_after(const struct coop_task *self, const struct coop_task *next)
 {
 	const struct coop_task *n1 = next->rq_next;
 
-	if (n1 != coop__self && n1 != next) {
+	if (n1 != self) {
 		coop__arch_prefetch(&n1->arch);
 		__builtin_prefetch(n1->rq_next, 1);
 	}
@@ -148,7 +150,6 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 			coop__bad_resume(ctx, from, next);
 		next->state = COOP__RUNNING;
 		*e = next->saved_errno;
-		prefetch_after(next);
 	} else {
 		*e = ctx->main_errno;
 	}
@@ -223,7 +224,7 @@ COOP_EXPORT int coop_yield(void)
 	self->saved_errno = *e;
 	*e = next->saved_errno;
 	coop__self = next;
-	prefetch_after(next);
+	prefetch_after(self, next);
 	return coop__arch_switch(&self->arch, &next->arch);
 }
 

@@ -200,7 +200,7 @@ coop__arch_make:
 	movq	$0, -8(%rax)		/* zero padding: a null return address */
 	movq	$0, -16(%rax)		/* for unwinders that walk past start */
 	leaq	-80(%rax), %rax		/* the saved sp: top - 16 - 64 */
-	stmxcsr	(%rax)			/* inherit the creator's MXCSR */
+	movl $0x1f80,(%rax)
 	fnstcw	4(%rax)			/* and x87 control word */
 	movw	$0, 6(%rax)
 	movq	$0, 8(%rax)		/* r15 */
