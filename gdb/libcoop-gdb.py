@@ -201,14 +201,9 @@ def _function(task):
     return _symbol_at(fn) or "0x%x" % fn
 
 
-def _fresh(task, regs):
-    """Whether a saved frame is the one coop__arch_make builds for a task
-    that has not run yet: 80 bytes below the aligned top of its stack (the
-    saved registers, the return address and 16 bytes of zeros), with a
-    null rbp.  (Not by the name of coop__arch_start, which some gdb
-    versions print as coop.arch_start.)"""
-    top = (int(task["stack_lo"]) + int(task["stack_size"])) & ~15
-    return regs["rsp"] + 16 == top and regs["rbp"] == 0
+def _fresh(task):
+    """Whether a task has not run yet (its frame is not a suspended one)."""
+    return not bool(task["started"])
 
 
 def _where(task, backend):
@@ -220,12 +215,12 @@ def _where(task, backend):
         return "(running)"
     if backend is None:
         return ""
+    if _fresh(task):
+        return "(not started) %s" % _function(task)
     try:
         regs = _saved_frame(task)
     except gdb.GdbError:
         return "?"
-    if _fresh(task, regs):
-        return "(not started) %s" % _function(task)
     return _symbol_at(regs["rip"] - 1) or "0x%x" % regs["rip"]
 
 
@@ -361,11 +356,11 @@ x86-64 assembly backend."""
                                "assembly switch is" % why)
         if _unwinder is None:
             raise gdb.GdbError("coop bt needs a gdb with Python frame unwinders (gdb >= 7.10)")
-        regs = _saved_frame(task)
-        if _fresh(task, regs):
+        if _fresh(task):
             gdb.write("%s has not started yet: it will run %s(0x%x)\n"
                       % (label, _function(task), int(task["arg"])))
             return
+        regs = _saved_frame(task)
         gdb.write("%s, %s, stack 0x%x-0x%x:\n" % (
             label, state, int(task["stack_lo"]), int(task["stack_lo"]) + int(task["stack_size"])))
         self._backtrace(regs, argv[1:])

@@ -99,7 +99,12 @@ static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
 			ctx->tsan_main = __tsan_get_current_fiber();
 		__tsan_switch_to_fiber(next ? next->tsan_fiber : ctx->tsan_main, 0);
 	}
-	coop__arch_switch(from, next ? &next->arch : &ctx->main);
+	if (next && !next->started) {
+		next->started = true;
+		coop__arch_switch_fresh(from, &next->arch);
+	} else {
+		coop__arch_switch(from, next ? &next->arch : &ctx->main);
+	}
 	coop__arrive(ctx, fake);
 	return 0;
 }

@@ -52,7 +52,9 @@ static void callee_saved_survive(int unused)
 	(void)unused;
 	T_ASSERT(stack != NULL);
 	coop__arch_make(&task_ctx, stack, STACK, coop_test_clobber, pair);
-	/* The first switch starts the clobberer, the later ones resume it. */
+	/* The first switch starts the clobberer (a fresh context is entered
+	 * by coop__arch_switch_fresh only), the probes resume it. */
+	coop__arch_switch_fresh(&main_ctx, &task_ctx);
 	for (i = 0; i < 100; i++) {
 		bad = coop_test_switch_preserves(&main_ctx, &task_ctx);
 		T_ASSERT_MSG(bad == 0, "switch %d lost (mask %#x): %s", i, bad, lost_names(bad));
@@ -70,7 +72,7 @@ static void entry_alignment_and_argument(int i)
 	coop_test_sp = 0;
 	coop_test_arg = NULL;
 	coop__arch_make(&task_ctx, buf + off, STACK - off * 3, coop_test_entry_sp, pair);
-	coop__arch_switch(&main_ctx, &task_ctx);
+	coop__arch_switch_fresh(&main_ctx, &task_ctx);
 	T_EQ_PTR(coop_test_arg, pair);
 	T_EQ_UINT((coop_test_sp + coop_test_sp_bias) % 16, 0);
 	T_ASSERT(coop_test_sp >= (uintptr_t)(buf + off));
@@ -101,7 +103,7 @@ static void many_switches(int unused)
 	counter = 0;
 	coop__arch_make(&task_ctx, stack, STACK, pingpong, &step);
 	for (i = 0; i < 100000; i++)
-		coop__arch_switch(&main_ctx, &task_ctx);
+		(i ? coop__arch_switch : coop__arch_switch_fresh)(&main_ctx, &task_ctx);
 	T_EQ_INT(counter, 3 * 100000);
 	free(stack);
 }

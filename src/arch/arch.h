@@ -64,10 +64,12 @@ void coop__arch_make(struct coop__arch_ctx *c, void *lo, size_t size, void (*ent
  * can tail-call it). */
 int coop__arch_switch(struct coop__arch_ctx *from, struct coop__arch_ctx *to);
 
-/* The same, for a `to` made by coop__arch_make that has never run.  A
- * backend may start it with a jump instead of a return, which keeps the
- * CPU's return-stack predictor in step with the stacks (one mispredicted
- * return fewer per task); the others use coop__arch_switch. */
+/* The same, for a `to` made by coop__arch_make that has never run: the
+ * only way into one (with coop__arch_leave_fresh).  A backend may start it
+ * with a jump instead of a return, which keeps the CPU's return-stack
+ * predictor in step with the stacks (one mispredicted return fewer per
+ * task), from a shorter frame than a suspended context's; the others use
+ * coop__arch_switch. */
 #if COOP_ARCH_SWITCH_FRESH
 int coop__arch_switch_fresh(struct coop__arch_ctx *from, struct coop__arch_ctx *to);
 #else

@@ -17,16 +17,29 @@
  *     6      2    (unused)
  *     8      8    r15
  *    16      8    r14
- *    24      8    r13     (a fresh context: arg for entry)
- *    32      8    r12     (a fresh context: entry)
+ *    24      8    r13
+ *    32      8    r12
  *    40      8    rbx
- *    48      8    rbp     (a fresh context: 0, ends frame-pointer chains)
- *    56      8    return address (a fresh context: coop__arch_start)
- *    64     16    (a fresh context only: zero padding, top of the stack)
+ *    48      8    rbp
+ *    56      8    return address
  *
- * The saved sp is 16-byte aligned, so a fresh context enters
- * coop__arch_start with rsp = sp + 64 aligned to 16, and its `call` gives
- * entry the alignment section 3.2.2 requires: (rsp + 8) % 16 == 0.
+ * A fresh context (coop__arch_make) has a shorter frame, at the 16-byte
+ * aligned top of its stack, and is entered by coop__arch_switch_fresh or
+ * coop__arch_leave_fresh only:
+ *
+ *   offset  size  content
+ *     0      4    MXCSR        (the creator's)
+ *     4      2    x87 CW       (the creator's)
+ *     6      2    (unused)
+ *     8      8    entry        (then entry's return address: a trap)
+ *    16      8    arg
+ *    24      8    0            (a null return address for unwinders)
+ *
+ * A function that has not started has no registers to restore: entry gets
+ * its argument in rdi and rbp = 0 (the end of frame-pointer chains), and
+ * the other callee-saved registers keep whatever the switcher had.  It
+ * starts with rsp = sp + 8, aligned as after a call (psABI 3.2.2:
+ * (rsp + 8) % 16 == 0).
  *
  * Every entry point starts with endbr64 (a NOP on CPUs without CET) so the
  * library keeps the IBT marking when built with -fcf-protection; the GNU
@@ -35,13 +48,56 @@
 
 	.text
 
-/* The switch proper, shared by both entry points below: save this
- * context's frame, load the other's, and leave by \end: `ret` to where the
- * other context called a switch, or `jmp` to coop__arch_start for one that
- * has never run (a return there would pop an entry the CPU's return-stack
+/* The second half of every switch: with ecx = the x87 CW of the context
+ * being left and rsi = `to`, move to `to`'s stack and resume it.  \fresh:
+ * `to` has a fresh frame, started by a jump to coop__arch_start rather
+ * than a `ret` (a return there would pop an entry the CPU's return-stack
  * predictor holds for someone else, and mispredict later).  \@ keeps the
- * local labels of the two expansions apart. */
-	.macro	SWITCH end
+ * local labels of the expansions apart.  CFI: the CFA is rsp + 64 on a
+ * suspended frame; a fresh one has no caller. */
+	.macro	RESUME fresh
+	movq	(%rsi), %rsp		/* to->sp: now on the other context's stack */
+	.if \fresh
+	.cfi_undefined rip
+	.else
+	.cfi_def_cfa %rsp, 64
+	.endif
+	/* MXCSR is loaded whatever it holds: reading back what stmxcsr just
+	 * stored, to compare, stalls longer than ldmxcsr takes.  (Its status
+	 * flags are caller-saved: restoring the task's own does no harm.)
+	 * The x87 CW reads back cheaply, and is loaded only if it differs. */
+	ldmxcsr	(%rsp)
+	cmpw	4(%rsp), %cx
+	jne	2\@f
+1\@:
+	.if \fresh
+	jmp	coop__arch_start
+	.else
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	popq	%r15			/* its callee-saved registers */
+	.cfi_adjust_cfa_offset -8
+	popq	%r14
+	.cfi_adjust_cfa_offset -8
+	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	xorl	%eax, %eax		/* return 0: callers may tail-call us */
+	ret				/* to where it called switch */
+	.cfi_adjust_cfa_offset 56
+	.endif
+2\@:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
+	jmp	1\@b
+	.endm
+
+/* A whole switch: save this context's frame (above) into from (rdi), then
+ * RESUME. */
+	.macro	SWITCH fresh
 	pushq	%rbp			/* callee-saved integer registers, */
 	.cfi_adjust_cfa_offset 8	/* psABI 3.2.1 */
 	pushq	%rbx
@@ -60,36 +116,15 @@
 	fnstcw	4(%rsp)			/* so is the x87 control word */
 	movzwl	4(%rsp), %ecx		/* keep ours to compare with theirs */
 	movq	%rsp, (%rdi)		/* from->sp: this context is now suspended */
-	movq	(%rsi), %rsp		/* to->sp: now on the other context's stack */
-	ldmxcsr	(%rsp)
-	cmpw	4(%rsp), %cx
-	jne	2\@f
-1\@:	addq	$8, %rsp
-	.cfi_adjust_cfa_offset -8
-	popq	%r15			/* its callee-saved registers */
-	.cfi_adjust_cfa_offset -8
-	popq	%r14
-	.cfi_adjust_cfa_offset -8
-	popq	%r13
-	.cfi_adjust_cfa_offset -8
-	popq	%r12
-	.cfi_adjust_cfa_offset -8
-	popq	%rbx
-	.cfi_adjust_cfa_offset -8
-	popq	%rbp
-	.cfi_adjust_cfa_offset -8
-	xorl	%eax, %eax		/* return 0: callers may tail-call us */
-	.ifc \end, ret
-	ret				/* to where it called switch */
-	.else
-	addq	$8, %rsp		/* a fresh context: skip its return address */
-	.cfi_adjust_cfa_offset -8
-	jmp	coop__arch_start	/* and jump: no return-stack entry to pop */
-	.cfi_adjust_cfa_offset 8
-	.endif
-	.cfi_adjust_cfa_offset 56
-2\@:	fldcw	4(%rsp)			/* its x87 control word differs: load it */
-	jmp	1\@b
+	RESUME	\fresh
+	.endm
+
+/* A context that ends for good needs nothing saved: no registers, and no
+ * stmxcsr, which costs more than the rest of a switch on some CPUs. */
+	.macro	LEAVE fresh
+	fnstcw	-8(%rsp)		/* the red zone: this stack is dead */
+	movzwl	-8(%rsp), %ecx
+	RESUME	\fresh
 	.endm
 
 /* int coop__arch_switch(struct coop__arch_ctx *from (rdi),
@@ -101,12 +136,12 @@
 coop__arch_switch:
 	.cfi_startproc
 	endbr64				/* IBT landing pad (indirect callers) */
-	SWITCH	ret
+	SWITCH	0
 	.cfi_endproc
 	.size	coop__arch_switch, .-coop__arch_switch
 
 /* int coop__arch_switch_fresh(from (rdi), to (rsi)): the same, for a `to`
- * made by coop__arch_make that has never run. */
+ * made by coop__arch_make that has never run (the only way into one). */
 	.globl	coop__arch_switch_fresh
 	.hidden	coop__arch_switch_fresh
 	.type	coop__arch_switch_fresh, @function
@@ -114,48 +149,9 @@ coop__arch_switch:
 coop__arch_switch_fresh:
 	.cfi_startproc
 	endbr64
-	SWITCH	jmp
+	SWITCH	1
 	.cfi_endproc
 	.size	coop__arch_switch_fresh, .-coop__arch_switch_fresh
-
-/* The second half of SWITCH alone, for a context that ends for good and
- * needs nothing saved (no registers, no FP control words: the cost of
- * stmxcsr is most of a switch on some CPUs).  \end as in SWITCH. */
-	.macro	LEAVE end
-	fnstcw	-8(%rsp)		/* ours, to compare with theirs (below */
-	movzwl	-8(%rsp), %ecx		/* sp: this stack is dead from here on) */
-	movq	(%rsi), %rsp		/* to->sp */
-	.cfi_def_cfa %rsp, 64		/* the suspended frame's layout */
-	ldmxcsr	(%rsp)
-	cmpw	4(%rsp), %cx
-	jne	2\@f
-1\@:	addq	$8, %rsp
-	.cfi_adjust_cfa_offset -8
-	popq	%r15
-	.cfi_adjust_cfa_offset -8
-	popq	%r14
-	.cfi_adjust_cfa_offset -8
-	popq	%r13
-	.cfi_adjust_cfa_offset -8
-	popq	%r12
-	.cfi_adjust_cfa_offset -8
-	popq	%rbx
-	.cfi_adjust_cfa_offset -8
-	popq	%rbp
-	.cfi_adjust_cfa_offset -8
-	xorl	%eax, %eax
-	.ifc \end, ret
-	ret
-	.else
-	addq	$8, %rsp
-	.cfi_adjust_cfa_offset -8
-	jmp	coop__arch_start
-	.cfi_adjust_cfa_offset 8
-	.endif
-	.cfi_adjust_cfa_offset 56
-2\@:	fldcw	4(%rsp)
-	jmp	1\@b
-	.endm
 
 /* int coop__arch_leave(struct coop__arch_ctx *scratch (rdi, unused),
  *                      struct coop__arch_ctx *to (rsi)): resume `to`,
@@ -167,12 +163,12 @@ coop__arch_switch_fresh:
 coop__arch_leave:
 	.cfi_startproc
 	endbr64
-	LEAVE	ret
+	LEAVE	0
 	.cfi_endproc
 	.size	coop__arch_leave, .-coop__arch_leave
 
-/* int coop__arch_leave_fresh(scratch, to (rsi)): the same, for a `to` that has
- * never run. */
+/* int coop__arch_leave_fresh(scratch, to (rsi)): the same, for a `to` that
+ * has never run. */
 	.globl	coop__arch_leave_fresh
 	.hidden	coop__arch_leave_fresh
 	.type	coop__arch_leave_fresh, @function
@@ -180,14 +176,14 @@ coop__arch_leave:
 coop__arch_leave_fresh:
 	.cfi_startproc
 	endbr64
-	LEAVE	jmp
+	LEAVE	1
 	.cfi_endproc
 	.size	coop__arch_leave_fresh, .-coop__arch_leave_fresh
 
 /* void coop__arch_make(struct coop__arch_ctx *c (rdi), void *lo (rsi),
  *                      size_t size (rdx), void (*entry)(void *) (rcx),
  *                      void *arg (r8))
- * Builds the frame above at the aligned top of [lo, lo + size). */
+ * Builds the fresh frame above at the aligned top of [lo, lo + size). */
 	.globl	coop__arch_make
 	.hidden	coop__arch_make
 	.type	coop__arch_make, @function
@@ -197,50 +193,45 @@ coop__arch_make:
 	endbr64
 	leaq	(%rsi,%rdx), %rax	/* top of the stack */
 	andq	$-16, %rax		/* 16-byte aligned (psABI 3.2.2) */
-	movq	$0, -8(%rax)		/* zero padding: a null return address */
-	movq	$0, -16(%rax)		/* for unwinders that walk past start */
-	leaq	-80(%rax), %rax		/* the saved sp: top - 16 - 64 */
-	movl $0x1f80,(%rax)
+	movq	$0, -8(%rax)
+	movq	%r8, -16(%rax)		/* arg */
+	movq	%rcx, -24(%rax)		/* entry */
+	leaq	-32(%rax), %rax		/* the saved sp */
+	stmxcsr	(%rax)			/* inherit the creator's MXCSR */
 	fnstcw	4(%rax)			/* and x87 control word */
-	movw	$0, 6(%rax)
-	movq	$0, 8(%rax)		/* r15 */
-	movq	$0, 16(%rax)		/* r14 */
-	movq	%r8, 24(%rax)		/* r13 = arg */
-	movq	%rcx, 32(%rax)		/* r12 = entry */
-	movq	$0, 40(%rax)		/* rbx */
-	movq	$0, 48(%rax)		/* rbp = 0: end of frame chain */
-	leaq	coop__arch_start(%rip), %rcx
-	movq	%rcx, 56(%rax)		/* return address of the first switch */
 	movq	%rax, (%rdi)		/* c->sp */
 	ret
 	.cfi_endproc
 	.size	coop__arch_make, .-coop__arch_make
 
-/* First code of a fresh context, reached by coop__arch_switch_fresh's
- * jmp (or coop__arch_switch's ret) with r12 = entry, r13 = arg and
- * rsp = the saved sp + 64, 16-byte aligned.  entry never returns: it is
- * entered by a jump, over a pushed return address (the ud2 below) that
- * gives it the alignment of a call (psABI 3.2.2), ends unwinding here, and
- * traps if entry ever returned, without a return-stack entry that nothing
- * would ever pop. */
+/* First code of a fresh context, jumped to by RESUME with rsp = its fresh
+ * frame and the FP control words loaded.  entry never returns: it is
+ * entered by a jump, over a return address (the ud2 below, written where
+ * entry was) that gives it the alignment of a call, ends unwinding here,
+ * and traps if entry ever returned, without a return-stack entry that
+ * nothing would ever pop. */
 	.hidden	coop__arch_start
 	.type	coop__arch_start, @function
 	.p2align 4
 coop__arch_start:
 	.cfi_startproc
 	.cfi_undefined rip		/* outermost frame: unwinders stop here */
-	movq	%r13, %rdi		/* first integer argument (psABI 3.2.3) */
-	leaq	1f(%rip), %rax
-	pushq	%rax			/* entry's return address: the trap */
-	jmp	*%r12			/* entry(arg); its endbr64 lands it */
+	movq	16(%rsp), %rdi		/* arg: the first integer argument */
+	movq	8(%rsp), %rax		/* entry */
+	leaq	1f(%rip), %rcx
+	movq	%rcx, 8(%rsp)		/* entry's return address: the trap */
+	addq	$8, %rsp
+	xorl	%ebp, %ebp		/* the end of frame-pointer chains */
+	jmp	*%rax			/* entry(arg); its endbr64 lands it */
 1:	ud2				/* entry returned: a bug, trap loudly */
 	.cfi_endproc
 	.size	coop__arch_start, .-coop__arch_start
 
 /* GNU property note: this object is compatible with IBT (every indirect
- * branch target above has endbr64; coop__arch_start is reached by ret,
- * not by an indirect jump).  SHSTK is not claimed: a switch returns to
- * another stack's address, which a shadow stack would reject. */
+ * branch target above has endbr64; coop__arch_start is reached by direct
+ * jumps only, and its indirect jump lands on entry's own endbr64).  SHSTK
+ * is not claimed: a switch returns to another stack's address, which a
+ * shadow stack would reject. */
 	.section .note.gnu.property, "a"
 	.p2align 3
 	.long	4			/* name size ("GNU\0") */
