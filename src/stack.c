@@ -67,6 +67,9 @@ struct coop__slab {
 struct coop__pool {
 	size_t usable;                    /* usable stack bytes of each slot: the key */
 	size_t slot_size;                 /* bytes of a slot, guard and task included */
+	struct coop_task *spare;          /* the free slot released last, or NULL: the
+	                                   * next to be reused, kept off the lists so
+	                                   * that a spawn after a join costs two loads */
 	struct coop__taskq hot;           /* free slots, resident, most recent first */
 	struct coop__taskq cold;          /* free slots given back with MADV_DONTNEED */
 	size_t nhot;                      /* length of hot */
@@ -250,36 +253,22 @@ static int new_slab(struct coop__pool *p)
 	return 0;
 }
 
-int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **out)
+/* coop__stack_task past its common case: another pool than the default
+ * one (made if need be), an unguarded hot slot, a cold one or a fresh
+ * one, guarded now. */
+static __attribute__((noinline)) int stack_task_slow(struct coop_context *ctx, size_t size,
+                                                     struct coop_task **out)
 {
-	size_t pg;
+	size_t pg = (size_t)getpagesize();
 	struct coop__pool *p;
 	struct coop_task *t;
-	int saved, rc;
+	int saved = errno, rc = -ENOMEM;
 
-	if (size < COOP_STACK_SIZE_MIN || size > SIZE_MAX / 2)
-		return -EINVAL;
-	size = (size + 15) & ~(size_t)15;
-	if (COOP_LIKELY(ctx->default_pool && ctx->default_pool->usable == size)) {
-		p = ctx->default_pool;
-	} else {
-		saved = errno;
-		p = pool_for(ctx, size);
-		errno = saved;
-		if (!p)
-			return -ENOMEM;
-	}
-	if (COOP_LIKELY((t = TAILQ_FIRST(&p->hot)) != NULL) && COOP_LIKELY(t->guarded)) {
-		/* The steady state: a warm, guarded slot; no system call. */
-		TAILQ_REMOVE(&p->hot, t, free_link);
-		p->nhot--;
-		p->nused++;
-		*out = t;
-		return 0;
-	}
-	saved = errno;
-	pg = (size_t)getpagesize();
-	if ((t = TAILQ_FIRST(&p->hot))) {
+	if (!(p = pool_for(ctx, size)))
+		goto out;
+	if ((t = p->spare)) {
+		p->spare = NULL;
+	} else if ((t = TAILQ_FIRST(&p->hot))) {
 		TAILQ_REMOVE(&p->hot, t, free_link);
 		p->nhot--;
 	} else if ((t = TAILQ_FIRST(&p->cold))) {
@@ -299,8 +288,7 @@ int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **o
 		t->vg_id = coop__vg_stack_register(t->stack_lo, t->stack_lo + t->stack_size);
 		s->handed++;
 	}
-	rc = guard_slot(ctx, t);
-	if (rc < 0) {
+	if ((rc = guard_slot(ctx, t)) < 0) {
 		/* Keep the slot for a later try; nothing leaks. */
 		TAILQ_INSERT_TAIL(&p->cold, t, free_link);
 		goto out;
@@ -313,6 +301,31 @@ int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **o
 out:
 	errno = saved;
 	return rc;
+}
+
+int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **out)
+{
+	struct coop__pool *p = ctx->default_pool;
+	struct coop_task *t;
+
+	if (size < COOP_STACK_SIZE_MIN || size > SIZE_MAX / 2)
+		return -EINVAL;
+	size = (size + 15) & ~(size_t)15;
+	/* The steady state, without a system call: the default pool's slot
+	 * released last, or its warmest guarded one. */
+	if (COOP_UNLIKELY(!p || p->usable != size))
+		return stack_task_slow(ctx, size, out);
+	if (COOP_LIKELY((t = p->spare) != NULL)) {
+		p->spare = NULL; /* guarded, or it would not be spare */
+	} else if (COOP_LIKELY((t = TAILQ_FIRST(&p->hot)) != NULL) && COOP_LIKELY(t->guarded)) {
+		TAILQ_REMOVE(&p->hot, t, free_link);
+		p->nhot--;
+	} else {
+		return stack_task_slow(ctx, size, out);
+	}
+	p->nused++;
+	*out = t;
+	return 0;
 }
 
 int coop__stack_user_task(void *buf, size_t size, struct coop_task **out)
@@ -361,23 +374,36 @@ static void trim(struct coop__pool *p)
 	errno = saved;
 }
 
-void coop__stack_release(struct coop_context *ctx, struct coop_task *t)
+/* A task on a caller's buffer: malloc'd, the buffer is the caller's. */
+static __attribute__((noinline)) void release_user(struct coop_task *t)
 {
-	struct coop__pool *p = t->pool;
+	coop__vg_stack_deregister(t->vg_id);
+	free(t);
+}
 
-	if (!p) {
-		coop__vg_stack_deregister(t->vg_id);
-		free(t); /* malloc'd: the buffer is the caller's */
-		return;
-	}
-	t->state = COOP__FREE;
-	p->nused--;
-	/* LIFO: the next spawn gets the warmest stack.  Trimming takes the
-	 * coldest ones, never this one (the caller may still run on it). */
+/* A slot back on the hot list, when the spare is taken (or it has no
+ * guard).  LIFO: the next spawn gets the warmest stack.  Trimming takes
+ * the coldest ones, never this one (the caller may still run on it). */
+static __attribute__((noinline)) void release_hot(struct coop__pool *p, struct coop_task *t)
+{
 	if (p->nhot >= HOT_MIN && p->nhot >= p->nused)
 		trim(p);
 	TAILQ_INSERT_HEAD(&p->hot, t, free_link);
 	p->nhot++;
+}
+
+void coop__stack_release(struct coop_context *ctx, struct coop_task *t)
+{
+	struct coop__pool *p = t->pool;
+
+	if (COOP_UNLIKELY(!p))
+		return release_user(t);
+	t->state = COOP__FREE;
+	p->nused--;
+	if (COOP_LIKELY(!p->spare && t->guarded))
+		p->spare = t;
+	else
+		release_hot(p, t);
 }
 
 void coop__stack_destroy(struct coop_context *ctx)
