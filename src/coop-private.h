@@ -177,6 +177,23 @@ static inline struct coop_task *coop__ring_remove(struct coop_task *t)
 	return next;
 }
 
+/* `t` takes the place of `self` in the ring (as if put at its tail, just
+ * before `self`, and `self` taken out): returns the task after it. */
+static inline struct coop_task *coop__ring_replace(struct coop_task *self, struct coop_task *t)
+{
+	struct coop_task *next = self->rq_next;
+
+	if (next == self) {
+		t->rq_next = t->rq_prev = t;
+		return t;
+	}
+	t->rq_next = next;
+	t->rq_prev = self->rq_prev;
+	t->rq_prev->rq_next = t;
+	next->rq_prev = t;
+	return next;
+}
+
 /* The running task `self` leaves the ring (it blocks or ends): returns
  * the task to run next, NULL when none is left. */
 static inline struct coop_task *coop__ring_leave(struct coop_task *self)

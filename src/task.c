@@ -26,30 +26,11 @@ static void task_entry(void *p)
 	task_end(self, self->fn(self->arg));
 }
 
-COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, void *(*fn)(void *),
-                           void *arg, const struct coop_task_opts *opts)
+/* Make `t` (a slot with a name) a READY task that will run fn(arg).  Its
+ * frame comes last, so that nothing is live across that call. */
+static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
+                             struct coop_task **out, void *(*fn)(void *), void *arg)
 {
-	struct coop_task_opts o;
-	struct coop_task *t;
-	int rc;
-
-	if (!ctx || !fn)
-		return -EINVAL;
-	if (opts) {
-		if ((rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
-			return rc;
-		if (o.stack)
-			rc = coop__stack_user_task(o.stack, o.stack_size, &t);
-		else
-			rc = coop__stack_task(ctx, o.stack_size ? o.stack_size : ctx->stack_size, &t);
-		if (rc < 0)
-			return rc;
-		strlcpy(t->name, o.name ? o.name : "", sizeof(t->name));
-	} else {
-		if ((rc = coop__stack_task(ctx, ctx->stack_size, &t)) < 0)
-			return rc;
-		t->name[0] = '\0';
-	}
 	t->ctx = ctx;
 	t->fn = fn;
 	t->arg = arg;
@@ -60,7 +41,6 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 	t->saved_errno = 0;
 	t->started = false;
 	t->detached = !out;
-	coop__arch_make(&t->arch, t->stack_lo, t->stack_size, task_entry, t);
 	if (COOP_UNLIKELY(coop__checkers))
 		coop__checkers_spawn(t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
@@ -68,7 +48,45 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 	coop__make_ready(t);
 	if (out)
 		*out = t;
+	coop__arch_make(&t->arch, t->stack_lo, t->stack_size, task_entry, t);
 	return 0;
+}
+
+/* coop_spawn with options. */
+static __attribute__((noinline)) int spawn_opts(struct coop_context *ctx, struct coop_task **out,
+                                                void *(*fn)(void *), void *arg,
+                                                const struct coop_task_opts *opts)
+{
+	struct coop_task_opts o;
+	struct coop_task *t;
+	int rc;
+
+	if ((rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
+		return rc;
+	if (o.stack)
+		rc = coop__stack_user_task(o.stack, o.stack_size, &t);
+	else
+		rc = coop__stack_task(ctx, o.stack_size ? o.stack_size : ctx->stack_size, &t);
+	if (rc < 0)
+		return rc;
+	strlcpy(t->name, o.name ? o.name : "", sizeof(t->name));
+	return spawn_init(ctx, t, out, fn, arg);
+}
+
+COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, void *(*fn)(void *),
+                           void *arg, const struct coop_task_opts *opts)
+{
+	struct coop_task *t;
+	int rc;
+
+	if (!ctx || !fn)
+		return -EINVAL;
+	if (opts)
+		return spawn_opts(ctx, out, fn, arg, opts);
+	if ((rc = coop__stack_task(ctx, ctx->stack_size, &t)) < 0)
+		return rc;
+	t->name[0] = '\0';
+	return spawn_init(ctx, t, out, fn, arg);
 }
 
 void coop__task_free(struct coop_task *t)
@@ -85,6 +103,23 @@ void coop__task_free(struct coop_task *t)
 	coop__stack_release(ctx, t);
 }
 
+/* The end of a task, past the common case: a sanitizer to tell, or a
+ * detached task to free. */
+static __attribute__((noinline)) void task_end_rare(struct coop_task *self,
+                                                    struct coop_context *ctx,
+                                                    struct coop_task *next)
+{
+	if (COOP_UNLIKELY(coop__checkers))
+		coop__checkers_end(self); /* before a detached task is freed */
+	if (self->detached) {
+		/* Still running on this stack: the slot only goes back to its
+		 * pool, and nothing can take it before the switch below. */
+		LIST_REMOVE(self, all);
+		coop__stack_release(ctx, self);
+	}
+	coop__schedule_last(ctx, next);
+}
+
 static inline __attribute__((always_inline)) void task_end(struct coop_task *self, void *result)
 {
 	struct coop_context *ctx = self->ctx;
@@ -95,18 +130,19 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 	self->result = result;
 	self->state = COOP__DONE;
 	ctx->live--;
-	if (self->joiner)
-		coop__make_ready(self->joiner);
-	next = coop__ring_leave(self);
-	if (COOP_UNLIKELY(coop__checkers))
-		coop__checkers_end(self); /* before a detached task is freed */
-	if (self->detached) {
-		/* Still running on this stack: the slot only goes on a free
-		 * list, and nothing can take it before the switch below. */
-		LIST_REMOVE(self, all);
-		coop__stack_release(ctx, self);
+	/* Its joiner, if any, becomes READY: at the tail of the run queue,
+	 * which is where this task leaves the ring. */
+	if (self->joiner) {
+		self->joiner->state = COOP__READY;
+		next = coop__ring_replace(self, self->joiner);
+	} else {
+		next = coop__ring_leave(self);
 	}
-	coop__schedule_last(ctx, next);
+	/* Nothing is live across a call on the common path: */
+	if (COOP_UNLIKELY(coop__checkers | self->detached))
+		task_end_rare(self, ctx, next);
+	else
+		coop__schedule_last(ctx, next);
 }
 
 COOP_EXPORT void coop_exit(void *result)
