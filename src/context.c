@@ -22,6 +22,7 @@
 
 COOP_TLS struct coop_task *coop__self;
 COOP_TLS struct coop_context *coop__running;
+COOP_TLS int *coop__errno;
 bool coop__checkers;
 
 /* One ordinary libcoop.so serves plain and sanitized programs alike: look
@@ -146,7 +147,7 @@ static inline void prefetch_after(const struct coop_task *self, const struct coo
 static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *from,
                               int *from_errno, struct coop_task *next, bool dying)
 {
-	int *e = ctx->errno_ptr;
+	int *e = coop__errno;
 
 	*from_errno = *e;
 	if (next) {
@@ -225,7 +226,7 @@ COOP_EXPORT int coop_yield(void)
 		return yield_slow(self); /* alone too: its own state is RUNNING */
 	self->state = COOP__READY;
 	next->state = COOP__RUNNING;
-	e = self->ctx->errno_ptr;
+	e = coop__errno;
 	self->saved_errno = *e;
 	*e = next->saved_errno;
 	coop__self = next;
@@ -243,7 +244,7 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 		return -EBUSY;
 	ctx->running = true;
 	coop__running = ctx;
-	ctx->errno_ptr = &errno; /* constant for the thread: no call per switch */
+	coop__errno = &errno;
 	coop__overflow_thread(ctx); /* an alternate signal stack, once per thread */
 	while ((next = ctx->rq)) {
 		/* The task that arrives learns this stack's bounds for ASan. */

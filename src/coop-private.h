@@ -110,7 +110,6 @@ struct coop_context {
 	size_t stack_size;                /* default usable stack size */
 	unsigned flags;                   /* COOP_CONTEXT_* from the options */
 	uint64_t next_id;                 /* id of the next spawned task */
-	int *errno_ptr;                   /* this thread's errno, while running */
 	int main_errno;                   /* the coop_run caller's errno while tasks run */
 	bool running;                     /* inside coop_run */
 	bool leaving_main;                /* a switch away from the coop_run caller is under way */
@@ -123,6 +122,8 @@ struct coop_context {
 /* The running task and context of this thread (NULL outside coop_run). */
 extern COOP_TLS struct coop_task *coop__self;
 extern COOP_TLS struct coop_context *coop__running;
+/* This thread's errno (&errno: constant for the thread, and no call). */
+extern COOP_TLS int *coop__errno;
 /* A sanitizer's fiber API is present: switches take the annotated path. */
 extern bool coop__checkers;
 
