@@ -48,6 +48,7 @@ STATE_NAMES = {
     "COOP__BLOCKED": "BLOCKED",
     "COOP__DONE": "DONE",
     "COOP__FREE": "FREE",
+    "COOP__NEW": "READY",
 }
 
 # The x86-64 frame of a suspended context, from its saved sp (see the table
@@ -203,7 +204,7 @@ def _function(task):
 
 def _fresh(task):
     """Whether a task has not run yet (its frame is not a suspended one)."""
-    return not bool(task["started"])
+    return str(task["state"]) == "COOP__NEW"
 
 
 def _where(task, backend):

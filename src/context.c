@@ -83,7 +83,8 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
  * coop_run caller); `dying`: `from` never resumes. */
 static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
                                                     struct coop__arch_ctx *from,
-                                                    struct coop_task *next, bool dying)
+                                                    struct coop_task *next, bool dying,
+                                                    bool fresh)
 {
 	void *fake = NULL;
 
@@ -100,8 +101,7 @@ static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
 			ctx->tsan_main = __tsan_get_current_fiber();
 		__tsan_switch_to_fiber(next ? next->tsan_fiber : ctx->tsan_main, 0);
 	}
-	if (next && !next->started) {
-		next->started = true;
+	if (fresh) {
 		coop__arch_switch_fresh(from, &next->arch);
 	} else {
 		coop__arch_switch(from, next ? &next->arch : &ctx->main);
@@ -148,12 +148,19 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
                               int *from_errno, struct coop_task *next, bool dying)
 {
 	int *e = coop__errno;
+	bool fresh = false;
 
 	*from_errno = *e;
 	if (next) {
-		/* A finished task or garbage in the run queue: abort, loudly. */
-		if (COOP_UNLIKELY(next->state != COOP__READY))
-			coop__bad_resume(ctx, from, next);
+		if (COOP_UNLIKELY(next->state != COOP__READY)) {
+			/* Its first run: jump to its start rather than
+			 * "return" to it, leaving the return-stack predictor
+			 * in step.  Not READY nor NEW: a finished task or
+			 * garbage in the run queue; abort, loudly. */
+			fresh = next->state == COOP__NEW;
+			if (!fresh)
+				coop__bad_resume(ctx, from, next);
+		}
 		next->state = COOP__RUNNING;
 		*e = next->saved_errno;
 	} else {
@@ -161,20 +168,15 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 	}
 	coop__self = next;
 	if (COOP_UNLIKELY(coop__checkers))
-		return switch_checked(ctx, from, next, dying);
+		return switch_checked(ctx, from, next, dying, fresh);
 	if (dying) /* nothing of `from` needs saving */
-		return !next ? coop__arch_leave(from, &ctx->main)
-		       : COOP_UNLIKELY(!next->started) ? (next->started = true,
-		                                          coop__arch_leave_fresh(from, &next->arch))
-		                                       : coop__arch_leave(from, &next->arch);
+		return !next  ? coop__arch_leave(from, &ctx->main)
+		       : fresh ? coop__arch_leave_fresh(from, &next->arch)
+		               : coop__arch_leave(from, &next->arch);
 	if (!next)
 		return coop__arch_switch(from, &ctx->main);
-	if (COOP_UNLIKELY(!next->started)) {
-		/* Its first run: jump to its start rather than "return" to
-		 * it, leaving the return-stack predictor in step. */
-		next->started = true;
+	if (fresh)
 		return coop__arch_switch_fresh(from, &next->arch);
-	}
 	return coop__arch_switch(from, &next->arch);
 }
 
@@ -195,8 +197,8 @@ void coop__schedule_last(struct coop_context *ctx, struct coop_task *next)
 	switch_away(ctx, &ctx->graveyard, &scratch, next, true);
 }
 
-/* coop_yield's uncommon cases: a canary to check, no other task, one
- * that has never run, a sanitizer to tell, or a bad run queue
+/* coop_yield's uncommon cases: a canary to check, no other task, a NEW
+ * one (never run), a sanitizer to tell, or a bad run queue
  * (switch_away aborts). */
 static __attribute__((noinline)) int yield_slow(struct coop_task *self)
 {
@@ -221,8 +223,7 @@ COOP_EXPORT int coop_yield(void)
 	/* The common case, spelled out: the next task is the one after this
 	 * in the ring, and this one stays where it is, now the tail. */
 	next = self->rq_next;
-	if (COOP_UNLIKELY(self->canary | (next->state != COOP__READY) | !next->started |
-	                  coop__checkers))
+	if (COOP_UNLIKELY(self->canary | (next->state != COOP__READY) | coop__checkers))
 		return yield_slow(self); /* alone too: its own state is RUNNING */
 	self->state = COOP__READY;
 	next->state = COOP__RUNNING;

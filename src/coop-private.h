@@ -59,6 +59,7 @@ enum coop__state {
 	COOP__BLOCKED, /* suspended in coop_join */
 	COOP__DONE,    /* ended; result valid until joined */
 	COOP__FREE,    /* a pool slot with no task in it */
+	COOP__NEW,     /* on the run queue, never run: its frame is a fresh one */
 };
 
 struct coop__pool;
@@ -77,7 +78,6 @@ struct coop_task {
 	bool canary;                      /* unguarded: a canary word sits at stack_lo */
 	bool detached;                    /* free everything when it ends */
 	bool guarded;                     /* a guard page lies below stack_lo */
-	bool started;                     /* it has run: its frame is a suspended one */
 	void *(*fn)(void *);              /* the task's function */
 	void *arg;                        /* its argument */
 	void *result;                     /* fn's return value or coop_exit's argument */
@@ -206,12 +206,12 @@ static inline struct coop_task *coop__ring_leave(struct coop_task *self)
 	return next;
 }
 
-/* Make a task READY: to the tail of its context's run queue. */
-static inline void coop__make_ready(struct coop_task *t)
+/* A new task to the tail of its context's run queue. */
+static inline void coop__ring_add_new(struct coop_task *t)
 {
 	struct coop_context *ctx = t->ctx;
 
-	t->state = COOP__READY;
+	t->state = COOP__NEW;
 	if (coop__running == ctx && coop__self) {
 		coop__ring_insert(coop__self, t);
 	} else {

@@ -84,6 +84,7 @@ static int public_state(enum coop__state s)
 {
 	switch (s) {
 	case COOP__READY:
+	case COOP__NEW:
 		return COOP_TASK_READY;
 	case COOP__RUNNING:
 		return COOP_TASK_RUNNING;

@@ -298,7 +298,7 @@ out:
 void coop__bad_resume(const struct coop_context *ctx, const struct coop__arch_ctx *from,
                       const struct coop_task *next)
 {
-	static const char *const states[] = {"READY", "RUNNING", "BLOCKED", "DONE", "FREE"};
+	static const char *const states[] = {"READY", "RUNNING", "BLOCKED", "DONE", "FREE", "NEW"};
 	const struct coop_task *self = coop__self;
 	const char *call, *what;
 

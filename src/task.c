@@ -39,13 +39,12 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->joining = NULL;
 	t->id = ctx->next_id++;
 	t->saved_errno = 0;
-	t->started = false;
 	t->detached = !out;
 	if (COOP_UNLIKELY(coop__checkers))
 		coop__checkers_spawn(t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
 	ctx->live++;
-	coop__make_ready(t);
+	coop__ring_add_new(t);
 	if (out)
 		*out = t;
 	coop__arch_make(&t->arch, t->stack_lo, t->stack_size, task_entry, t);
