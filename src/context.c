@@ -153,10 +153,11 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 	*from_errno = *e;
 	if (next) {
 		if (COOP_UNLIKELY(next->state != COOP__READY)) {
-			/* Its first run: jump to its start rather than
-			 * "return" to it, leaving the return-stack predictor
-			 * in step.  Not READY nor NEW: a finished task or
-			 * garbage in the run queue; abort, loudly. */
+			/* NEW: its first run, which jumps to its start
+			 * rather than "returning" to it (so the return-stack
+			 * predictor stays in step).  Anything else is a
+			 * finished task or garbage in the run queue: abort,
+			 * loudly. */
 			fresh = next->state == COOP__NEW;
 			if (!fresh)
 				coop__bad_resume(ctx, from, next);

@@ -226,12 +226,12 @@ void coop__schedule(struct coop_task *self);
 /* First thing after arriving on a task's stack: finish the checkers'
  * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
 void coop__arrive(struct coop_context *ctx, void *fake);
-/* Leave a task that has ended for good (out of the ring, maybe freed)
- * for `next` (from coop__ring_leave).  Not
- * declared noreturn, so that the end of a task can reach it by a jump
- * (a sibling call): the return-stack predictor then still holds the
- * return address of whoever resumes next.  It never returns unless memory
- * is corrupt; callers that continue must abort. */
+/* Leave a task that has ended for good (out of the ring already, maybe
+ * freed) for `next`, NULL: the coop_run caller.  Not declared noreturn,
+ * so that the end of a task can reach it by a jump (a sibling call): the
+ * return-stack predictor then still holds the return address of whoever
+ * resumes next.  It never returns unless memory is corrupt; callers that
+ * continue must abort. */
 void coop__schedule_last(struct coop_context *ctx, struct coop_task *next);
 
 /* task.c: free a task handle and its stack (the task is not running). */

@@ -25,7 +25,9 @@
  * switch away from it.  Never a crash, never silence.
  *
  * Reuse: freed slots go on a LIFO "hot" list and are reused as they are:
- * no system call, no zeroing.  When a pool holds more free hot slots than
+ * no system call, no zeroing.  The one freed last is held apart as the
+ * pool's spare (the top of that LIFO), which makes a spawn after a join
+ * two loads and a store instead of list surgery.  When a pool holds more free hot slots than
  * max(HOT_MIN, slots in use), the coldest BATCH of them are given back to
  * the system with madvise(MADV_DONTNEED) (guards survive it) and move to
  * the "cold" list, reused after the hot ones.  Slabs are unmapped when the

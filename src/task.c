@@ -26,7 +26,7 @@ static void task_entry(void *p)
 	task_end(self, self->fn(self->arg));
 }
 
-/* Make `t` (a slot with a name) a READY task that will run fn(arg).  Its
+/* Make `t` (a slot with a name) a NEW task that will run fn(arg).  Its
  * frame comes last, so that nothing is live across that call. */
 static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
                              struct coop_task **out, void *(*fn)(void *), void *arg)
