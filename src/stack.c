@@ -255,6 +255,24 @@ static int new_slab(struct coop__pool *p)
 	return 0;
 }
 
+/* A slot of `p` to reuse without a system call: the one released last,
+ * or the warmest guarded hot one; NULL if none. */
+static inline struct coop_task *take_warm(struct coop__pool *p)
+{
+	struct coop_task *t;
+
+	if (COOP_LIKELY((t = p->spare) != NULL)) {
+		p->spare = NULL; /* guarded, or it would not be spare */
+		return t;
+	}
+	if (COOP_LIKELY((t = TAILQ_FIRST(&p->hot)) != NULL) && COOP_LIKELY(t->guarded)) {
+		TAILQ_REMOVE(&p->hot, t, free_link);
+		p->nhot--;
+		return t;
+	}
+	return NULL;
+}
+
 /* coop__stack_task past its common case: another pool than the default
  * one (made if need be), an unguarded hot slot, a cold one or a fresh
  * one, guarded now. */
@@ -268,14 +286,13 @@ static __attribute__((noinline)) int stack_task_slow(struct coop_context *ctx, s
 
 	if (!(p = pool_for(ctx, size)))
 		goto out;
-	if ((t = p->spare)) {
-		p->spare = NULL;
-	} else if ((t = TAILQ_FIRST(&p->hot))) {
+	t = take_warm(p);
+	if (!t && (t = TAILQ_FIRST(&p->hot))) { /* an unguarded one */
 		TAILQ_REMOVE(&p->hot, t, free_link);
 		p->nhot--;
-	} else if ((t = TAILQ_FIRST(&p->cold))) {
+	} else if (!t && (t = TAILQ_FIRST(&p->cold))) {
 		TAILQ_REMOVE(&p->cold, t, free_link);
-	} else {
+	} else if (!t) {
 		struct coop__slab *s = p->fresh;
 
 		if ((!s || s->handed == s->nslots) && (rc = new_slab(p)) < 0)
@@ -313,18 +330,9 @@ int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **o
 	if (size < COOP_STACK_SIZE_MIN || size > SIZE_MAX / 2)
 		return -EINVAL;
 	size = (size + 15) & ~(size_t)15;
-	/* The steady state, without a system call: the default pool's slot
-	 * released last, or its warmest guarded one. */
-	if (COOP_UNLIKELY(!p || p->usable != size))
+	/* The steady state: a warm slot of the default pool. */
+	if (COOP_UNLIKELY(!p || p->usable != size || !(t = take_warm(p))))
 		return stack_task_slow(ctx, size, out);
-	if (COOP_LIKELY((t = p->spare) != NULL)) {
-		p->spare = NULL; /* guarded, or it would not be spare */
-	} else if (COOP_LIKELY((t = TAILQ_FIRST(&p->hot)) != NULL) && COOP_LIKELY(t->guarded)) {
-		TAILQ_REMOVE(&p->hot, t, free_link);
-		p->nhot--;
-	} else {
-		return stack_task_slow(ctx, size, out);
-	}
 	p->nused++;
 	*out = t;
 	return 0;
