@@ -101,11 +101,10 @@ static __attribute__((noinline)) int switch_checked(struct coop_context *ctx,
 			ctx->tsan_main = __tsan_get_current_fiber();
 		__tsan_switch_to_fiber(next ? next->tsan_fiber : ctx->tsan_main, 0);
 	}
-	if (fresh) {
+	if (fresh)
 		coop__arch_switch_fresh(from, &next->arch);
-	} else {
+	else
 		coop__arch_switch(from, next ? &next->arch : &ctx->main);
-	}
 	coop__arrive(ctx, fake);
 	return 0;
 }
@@ -147,6 +146,7 @@ static inline void prefetch_after(const struct coop_task *self, const struct coo
 static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *from,
                               int *from_errno, struct coop_task *next, bool dying)
 {
+	struct coop__arch_ctx *to;
 	int *e = coop__errno;
 	bool fresh = false;
 
@@ -170,15 +170,10 @@ static inline int switch_away(struct coop_context *ctx, struct coop__arch_ctx *f
 	coop__self = next;
 	if (COOP_UNLIKELY(coop__checkers))
 		return switch_checked(ctx, from, next, dying, fresh);
+	to = next ? &next->arch : &ctx->main;
 	if (dying) /* nothing of `from` needs saving */
-		return !next  ? coop__arch_leave(from, &ctx->main)
-		       : fresh ? coop__arch_leave_fresh(from, &next->arch)
-		               : coop__arch_leave(from, &next->arch);
-	if (!next)
-		return coop__arch_switch(from, &ctx->main);
-	if (fresh)
-		return coop__arch_switch_fresh(from, &next->arch);
-	return coop__arch_switch(from, &next->arch);
+		return fresh ? coop__arch_leave_fresh(from, to) : coop__arch_leave(from, to);
+	return fresh ? coop__arch_switch_fresh(from, to) : coop__arch_switch(from, to);
 }
 
 void coop__schedule(struct coop_task *self)
