@@ -165,7 +165,13 @@ commands=(
 run_gdb "$tmp/live.txt" -ex 'break gdb_target_stop' -ex run "${commands[@]}" \
 	-ex 'echo @info\n' -ex 'info coop-tasks' -ex 'echo @end\n' \
 	-ex 'continue' "$target"
-if ! grep -q '^Breakpoint 1, gdb_target_stop' "$tmp/live.txt"; then
+# A build without -g (--buildtype=release): the extension cannot read
+# coop's private state, and says so; nothing to test.
+if grep -q 'debug information is not loaded' "$tmp/live.txt"; then
+	echo "libcoop has no debug information in this build (no -g): skipped"
+	exit 77
+fi
+if ! grep -Eq '^Breakpoint 1, (0x[0-9a-f]+ in )?gdb_target_stop' "$tmp/live.txt"; then
 	if grep -Eq 'ptrace|Operation not permitted|Could not trace|personality' "$tmp/live.txt"; then
 		echo "gdb cannot run a program here (ptrace refused): skipped"
 		sed 's/^/    /' "$tmp/live.txt"
@@ -174,10 +180,6 @@ if ! grep -q '^Breakpoint 1, gdb_target_stop' "$tmp/live.txt"; then
 	echo "FAIL: the target never reached gdb_target_stop:"
 	sed 's/^/    /' "$tmp/live.txt"
 	exit 1
-fi
-if grep -q 'debug information is not loaded' "$tmp/live.txt"; then
-	echo "libcoop has no debug information in this build: skipped"
-	exit 77
 fi
 check_transcript live "$tmp/live.txt"
 section "$tmp/live.txt" info >"$tmp/part"
