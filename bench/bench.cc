@@ -34,6 +34,8 @@
 
 #include <coop/coop.h>
 
+#include "workloads.h" /* coop's side, shared with bench-c.c */
+
 #ifdef HAVE_BOOST_CONTEXT
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/fiber.hpp>
@@ -42,132 +44,9 @@
 namespace ctx = boost::context;
 #endif
 
-static double now_ns()
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static double median(std::vector<double> v)
 {
-	std::sort(v.begin(), v.end());
-	size_t n = v.size();
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what, int rc)
-{
-	std::fprintf(stderr, "bench: %s: %s\n", what, std::strerror(-rc));
-	std::exit(1);
-}
-
-/* ---------------------------------------------------------------- coop -- */
-
-static long g_iters;
-
-static void *yielder(void *)
-{
-	for (long i = 0; i < g_iters; i++)
-		coop_yield();
-	return nullptr;
-}
-
-/* ns per switch between two tasks */
-static double coop_switch(long iters)
-{
-	struct coop_context *c;
-	int rc;
-
-	g_iters = iters;
-	if ((rc = coop_context_create(&c, nullptr)) < 0)
-		die("coop_context_create", rc);
-	for (int i = 0; i < 2; i++)
-		if ((rc = coop_spawn(c, nullptr, yielder, nullptr, nullptr)) < 0)
-			die("coop_spawn", rc);
-	double t0 = now_ns();
-	coop_run(c);
-	double t1 = now_ns();
-	coop_context_destroy(c);
-	return (t1 - t0) / (2.0 * iters);
-}
-
-static void *trivial(void *arg)
-{
-	return arg;
-}
-
-static void *spawner(void *arg)
-{
-	struct coop_context *c = static_cast<struct coop_context *>(arg);
-	struct coop_task *t;
-	void *res;
-	int rc;
-
-	for (long i = 0; i < g_iters; i++) {
-		if ((rc = coop_spawn(c, &t, trivial, &g_iters, nullptr)) < 0)
-			die("coop_spawn", rc);
-		if ((rc = coop_join(t, &res)) < 0)
-			die("coop_join", rc);
-	}
-	return nullptr;
-}
-
-/* ns per spawn + run + join, from inside a task */
-static double coop_spawn_join(long iters)
-{
-	struct coop_context *c;
-	int rc;
-
-	g_iters = iters;
-	if ((rc = coop_context_create(&c, nullptr)) < 0)
-		die("coop_context_create", rc);
-	if ((rc = coop_spawn(c, nullptr, spawner, c, nullptr)) < 0)
-		die("coop_spawn", rc);
-	double t0 = now_ns();
-	coop_run(c);
-	double t1 = now_ns();
-	coop_context_destroy(c);
-	return (t1 - t0) / iters;
-}
-
-static long g_started, g_ring_n;
-static double g_ring_t0, g_ring_t1;
-
-static void *ring_member(void *)
-{
-	/* Time the steady rounds only, as the Boost ring does: from when the
-	 * last task starts (the first round touches every stack for the first
-	 * time) to when the first one is done (then the tasks end, and the
-	 * pool gives their memory back). */
-	if (++g_started == g_ring_n)
-		g_ring_t0 = now_ns();
-	for (long i = 0; i < g_iters; i++)
-		coop_yield();
-	if (g_ring_t1 == 0)
-		g_ring_t1 = now_ns();
-	return nullptr;
-}
-
-/* ns per yield among n live tasks, each yielding `rounds` times */
-static double coop_ring(long n, long rounds)
-{
-	struct coop_context *c;
-	int rc;
-
-	g_iters = rounds;
-	g_started = 0;
-	g_ring_n = n;
-	g_ring_t1 = 0;
-	if ((rc = coop_context_create(&c, nullptr)) < 0)
-		die("coop_context_create", rc);
-	for (long i = 0; i < n; i++)
-		if ((rc = coop_spawn(c, nullptr, ring_member, nullptr, nullptr)) < 0)
-			die("coop_spawn", rc);
-	coop_run(c);
-	coop_context_destroy(c);
-	/* Between t0 and t1 every task yields rounds - 1 times. */
-	return (g_ring_t1 - g_ring_t0) / (double)(n * (rounds - 1));
+	return median_of(v.data(), v.size());
 }
 
 /* ------------------------------------------------------------ ucontext -- */

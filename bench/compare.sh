@@ -1,9 +1,10 @@
 #!/bin/bash
 # bench/compare.sh REV [ROUNDS]: coop before (git revision REV) and after
 # (the working tree), side by side in one run.  Builds both libraries
-# (release), then runs the one bench binary ROUNDS times (default 7)
-# against each library in turn, interleaved (LD_LIBRARY_PATH picks it), and
-# prints the medians of coop's figures as a markdown table.
+# (release), then runs the bench binaries ROUNDS times (default 7) against
+# each library in turn, interleaved (LD_LIBRARY_PATH picks it), and prints
+# the medians of coop's figures as a markdown table: bench (C++, the C++
+# runtime loaded) and bench-c (a C program, none), one repetition each.
 set -euo pipefail
 
 rev=${1:?usage: bench/compare.sh REV [ROUNDS]}
@@ -25,6 +26,8 @@ for ((i = 0; i < rounds; i++)); do
 	for side in before after; do
 		LD_LIBRARY_PATH="$work/b-$side" "$work/b-after/bench/bench" --reps 1 --million 100000 \
 			>"$work/$side.$i"
+		LD_LIBRARY_PATH="$work/b-$side" "$work/b-after/bench/bench-c" --reps 1 \
+			>>"$work/$side.$i"
 	done
 done
 

@@ -78,6 +78,8 @@ struct coop_task {
 	bool canary;                      /* unguarded: a canary word sits at stack_lo */
 	bool detached;                    /* free everything when it ends */
 	bool guarded;                     /* a guard page lies below stack_lo */
+	struct coop__arch_eh eh;          /* its C++ exception state while not running
+	                                   * (under COOP__HOOK_CXX only: src/cxx.h) */
 	void *(*fn)(void *);              /* the task's function */
 	void *arg;                        /* its argument */
 	void *result;                     /* fn's return value or coop_exit's argument */
@@ -91,12 +93,13 @@ struct coop_task {
 	uint64_t id;                      /* 1, 2, ... in spawn order within the context */
 	unsigned vg_id;                   /* valgrind's id of the stack (0 outside valgrind) */
 	char name[COOP_TASK_NAME_MAX + 1];/* copied name, "" when none */
-	void *tsan_fiber;                 /* TSan's fiber for it (set at spawn under coop__checkers) */
+	void *tsan_fiber;                 /* TSan's fiber for it (set at spawn under COOP__HOOK_SANITIZER) */
 };
 
 TAILQ_HEAD(coop__taskq, coop_task);
 LIST_HEAD(coop__tasklist, coop_task);
 LIST_HEAD(coop__poollist, coop__pool);
+TAILQ_HEAD(coop__poolq, coop__pool);
 
 struct coop_context {
 	struct coop__arch_ctx main;       /* the coop_run caller while tasks run */
@@ -105,12 +108,16 @@ struct coop_context {
 	                                   * this context runs; NULL: empty */
 	struct coop__tasklist tasks;      /* every task not yet freed */
 	struct coop__poollist pools;      /* stack pools, one per slot size */
+	size_t npools;                    /* length of pools */
+	struct coop__poolq idle_pools;    /* empty pools kept for reuse, emptied last first */
+	size_t nidle;                     /* length of idle_pools */
 	struct coop__pool *default_pool;  /* the pool of stack_size, once made */
 	size_t live;                      /* tasks not yet DONE */
-	size_t stack_size;                /* default usable stack size */
+	size_t stack_size;                /* default usable stack size, rounded up to 16 */
 	unsigned flags;                   /* COOP_CONTEXT_* from the options */
 	uint64_t next_id;                 /* id of the next spawned task */
 	int main_errno;                   /* the coop_run caller's errno while tasks run */
+	struct coop__arch_eh main_eh;     /* its C++ exception state, likewise */
 	bool running;                     /* inside coop_run */
 	bool leaving_main;                /* a switch away from the coop_run caller is under way */
 	const void *main_lo;              /* the caller's stack bounds, as ASan reports them */
@@ -124,8 +131,15 @@ extern COOP_TLS struct coop_task *coop__self;
 extern COOP_TLS struct coop_context *coop__running;
 /* This thread's errno (&errno: constant for the thread, and no call). */
 extern COOP_TLS int *coop__errno;
-/* A sanitizer's fiber API is present: switches take the annotated path. */
-extern bool coop__checkers;
+/* What else must follow every switch, decided at load (COOP__HOOK_*);
+ * 0 in a plain C program, whose switches then take the shortest path. */
+extern unsigned char coop__hooks;
+/* A sanitizer's fiber API is present: switches take the annotated path
+ * (checkers.h). */
+#define COOP__HOOK_SANITIZER 0x1u
+/* The C++ runtime is present: each task's exception state is swapped in
+ * and out (cxx.h). */
+#define COOP__HOOK_CXX 0x2u
 
 /* Print "coop: <call>: <what>" on stderr and abort: for misuse that cannot
  * be returned as an error. */
@@ -254,13 +268,24 @@ __attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context 
 /* stack.c */
 /* Round up to whole pages; 0 on overflow. */
 size_t coop__page_round(size_t n);
-/* A task with a guarded stack of at least `size` usable bytes, from the
- * context's pool (in its slot); fields other than the stack's are unset.
- * -EINVAL for a bad size, -ENOMEM when memory or the kernel's mapping
- * budget runs out (see coop_context_create(3)). */
+/* A stack size the API accepts (COOP_STACK_SIZE_MIN to SIZE_MAX / 2): 0,
+ * else -EINVAL. */
+int coop__stack_size_check(size_t size);
+/* A task with a guarded stack of at least `size` usable bytes (a size
+ * coop__stack_size_check accepted), from the context's pool (in its
+ * slot); fields other than the stack's are unset.  -ENOMEM when memory,
+ * address space or the kernel's mapping budget runs out (see
+ * coop_context_create(3)). */
 int coop__stack_task(struct coop_context *ctx, size_t size, struct coop_task **out);
-/* A malloc'd task running on a caller's buffer (a canary at its bottom). */
+/* A malloc'd task running on a caller's buffer (a canary at its bottom);
+ * -EINVAL for a NULL buffer, a size coop__stack_size_check refuses, or a
+ * buffer that wraps the address space. */
 int coop__stack_user_task(void *buf, size_t size, struct coop_task **out);
+/* The task (maybe FREE already) of the pool slot whose guard page holds
+ * `addr`, or NULL.  For the SIGSEGV handler: it only reads the context's
+ * pools (`pg`: the page size, cached by the caller). */
+struct coop_task *coop__stack_guard_owner(const struct coop_context *ctx, uintptr_t addr,
+                                          size_t pg);
 /* Give back a task's slot (or free a malloc'd task).  Safe while still
  * running on that stack, as long as the caller switches away before the
  * next coop__stack_task. */

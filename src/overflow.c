@@ -9,8 +9,20 @@
  *
  *     coop: task 7 "parser" overflowed its 16384-byte stack (fault at 0x7f..., guard page below 0x7f...)
  *
- * then restores the default action and returns, so the faulting access
- * repeats and the process dies by SIGSEGV as before (core dump included).
+ * then dies by that SIGSEGV with the default action, as it would have
+ * without coop (core dump included): see die_by_default.
+ *
+ * - The task named is the one whose guard page was hit, found from the
+ *   fault address among the running context's slots (src/stack.c), not
+ *   only the thread's current task: a switch records the next task as
+ *   current before it saves the old one's registers on the old stack, so
+ *   an overflow there belongs to the task being left.
+ * - Every fault it does not own ends the same way when no handler of the
+ *   application's takes it: with the default action, never by returning
+ *   as if handled.  That includes the SIGSEGV the kernel forces when it
+ *   cannot push a signal frame on a task's exhausted stack (si_code
+ *   SI_KERNEL, no address): returning from that one would resume the task
+ *   and lose both signals.
  *
  * - Installed once per process, at the first coop_context_create() (or
  *   coop_run()) of a context without COOP_CONTEXT_NO_OVERFLOW_HANDLER; the
@@ -25,9 +37,11 @@
  *   it already has one (the application's, or a sanitizer's).  It is freed
  *   when the thread exits (a pthread key destructor).  The chained handler
  *   runs on that alternate stack too, whatever its SA_ONSTACK says.
- * - Async-signal-safe: the handler reads two initial-exec TLS words and
- *   the task, formats numbers by hand and calls write(2) and sigaction(2)
- *   only.
+ * - Async-signal-safe: the handler reads two initial-exec TLS words, the
+ *   task and the running context's pools (which only this thread
+ *   changes, and a fault in a guard page does not interrupt a change),
+ *   formats numbers by hand and makes system calls only (write,
+ *   sigaction, and tgkill through raise).
  * - A context created with COOP_CONTEXT_NO_OVERFLOW_HANDLER neither
  *   installs it nor gets an alternate stack, and a fault in one of its
  *   tasks goes to the previous handler even when another context installed
@@ -41,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "coop-private.h"
@@ -94,23 +109,28 @@ static void put_num(struct line *l, uint64_t v, unsigned base)
 
 /* ---------------------------------------------------------- handler -- */
 
-/* Whether `si` is a fault in the guard page of this thread's running task,
- * and the handler is wanted for its context. */
+/* The task whose guard page `si` hit, if it is one of this thread's
+ * running context and the handler is wanted for that context. */
 static struct coop_task *overflowed_task(const siginfo_t *si)
 {
 	struct coop_task *t = coop__self;
 	struct coop_context *ctx = coop__running;
 	uintptr_t a, lo;
 
-	if (!t || !ctx || t->ctx != ctx || (ctx->flags & COOP_CONTEXT_NO_OVERFLOW_HANDLER))
+	if (!ctx || (ctx->flags & COOP_CONTEXT_NO_OVERFLOW_HANDLER))
 		return NULL;
 	if (!si || si->si_code <= 0) /* sent by kill(2) and the like: no address */
 		return NULL;
-	if (!t->pool || !t->guarded)
-		return NULL;
 	a = (uintptr_t)si->si_addr;
-	lo = (uintptr_t)t->stack_lo;
-	return a < lo && a >= lo - page_size ? t : NULL;
+	/* The common case: the running task's own guard. */
+	if (t && t->ctx == ctx && t->pool && t->guarded) {
+		lo = (uintptr_t)t->stack_lo;
+		if (a < lo && a >= lo - page_size)
+			return t;
+	}
+	/* Mid-switch (the task being left), or on the way back to the
+	 * coop_run caller (no current task): look the address up. */
+	return coop__stack_guard_owner(ctx, a, page_size);
 }
 
 static void set_default(int sig)
@@ -123,26 +143,40 @@ static void set_default(int sig)
 	sigaction(sig, &dfl, NULL);
 }
 
+/* End the process by `sig` with its default action (a core dump for
+ * SIGSEGV), from the handler, whatever the signal was.  A fault of an
+ * access (si_code SEGV_MAPERR, SEGV_ACCERR, ...: below SI_KERNEL) is left
+ * to repeat: once this handler returns, the access faults again and the
+ * kernel kills the process with that very fault in the core.  Anything
+ * else would not repeat (the SIGSEGV the kernel forces when it cannot
+ * push a signal frame, a sent one): it is raised again, and unblocked in
+ * the mask that the return from this handler restores, so that it is
+ * delivered at that return, before the interrupted code runs again.
+ * (rt_tgsigqueueinfo with the original siginfo would keep si_code in the
+ * core, but qemu-user takes a SIGSEGV with a fault's si_code for one of
+ * its own and aborts.) */
+static void die_by_default(int sig, siginfo_t *si, void *uc)
+{
+	set_default(sig);
+	if (si && si->si_code > 0 && si->si_code < SI_KERNEL)
+		return;
+	raise(sig);
+	if (uc)
+		sigdelset(&((ucontext_t *)uc)->uc_sigmask, sig);
+}
+
 /* Hand the signal to the handler that was there before ours. */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
 	struct sigaction p = prev_action;
 	sigset_t old, m;
 
+	if (p.sa_handler == SIG_IGN && si && si->si_code <= 0)
+		return; /* sent, not a fault, and ignored: as the kernel would */
 	if (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN) {
-		if (si && si->si_code <= 0) {
-			/* Sent, not a fault: ignore it, or take the default
-			 * action once we return (the signal is blocked now). */
-			if (p.sa_handler == SIG_IGN)
-				return;
-			set_default(sig);
-			raise(sig);
-			return;
-		}
-		/* A fault: the access repeats when we return and the default
-		 * action kills the process (the kernel does the same for an
-		 * ignored synchronous SIGSEGV). */
-		set_default(sig);
+		/* A fault (the kernel does not let a synchronous SIGSEGV be
+		 * ignored either), or sent with the default action. */
+		die_by_default(sig, si, uc);
 		return;
 	}
 	if (p.sa_flags & SA_RESETHAND)
@@ -186,7 +220,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	w = write(STDERR_FILENO, l.buf, l.n); /* one write: one line */
 	(void)w;
 	/* Die by this very fault, with its core dump. */
-	set_default(sig);
+	die_by_default(sig, si, uc);
 	errno = saved;
 }
 

@@ -21,7 +21,7 @@ static void task_entry(void *p)
 {
 	struct coop_task *self = p;
 
-	if (COOP_UNLIKELY(coop__checkers))
+	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
 		coop__arrive(self->ctx, NULL);
 	task_end(self, self->fn(self->arg));
 }
@@ -40,8 +40,8 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->id = ctx->next_id++;
 	t->saved_errno = 0;
 	t->detached = !out;
-	if (COOP_UNLIKELY(coop__checkers))
-		coop__checkers_spawn(t);
+	if (COOP_UNLIKELY(coop__hooks))
+		coop__hooks_spawn(t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
 	ctx->live++;
 	coop__ring_add_new(t);
@@ -61,6 +61,8 @@ static __attribute__((noinline)) int spawn_opts(struct coop_context *ctx, struct
 	int rc;
 
 	if ((rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
+		return rc;
+	if (o.stack_size && (rc = coop__stack_size_check(o.stack_size)) < 0)
 		return rc;
 	if (o.stack)
 		rc = coop__stack_user_task(o.stack, o.stack_size, &t);
@@ -96,8 +98,8 @@ void coop__task_free(struct coop_task *t)
 	 * empties the run queue first. */
 	if (t->state != COOP__DONE)
 		ctx->live--;
-	if (COOP_UNLIKELY(coop__checkers))
-		coop__checkers_free(t);
+	if (COOP_UNLIKELY(coop__hooks))
+		coop__hooks_free(t);
 	LIST_REMOVE(t, all);
 	coop__stack_release(ctx, t);
 }
@@ -108,8 +110,8 @@ static __attribute__((noinline)) void task_end_rare(struct coop_task *self,
                                                     struct coop_context *ctx,
                                                     struct coop_task *next)
 {
-	if (COOP_UNLIKELY(coop__checkers))
-		coop__checkers_end(self); /* before a detached task is freed */
+	if (COOP_UNLIKELY(coop__hooks))
+		coop__hooks_end(self); /* before a detached task is freed */
 	if (self->detached) {
 		/* Still running on this stack: the slot only goes back to its
 		 * pool, and nothing can take it before the switch below. */
@@ -138,7 +140,7 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 		next = coop__ring_leave(self);
 	}
 	/* Nothing is live across a call on the common path: */
-	if (COOP_UNLIKELY(coop__checkers | self->detached))
+	if (COOP_UNLIKELY(coop__hooks | self->detached))
 		task_end_rare(self, ctx, next);
 	else
 		coop__schedule_last(ctx, next);

@@ -527,7 +527,7 @@ static void scenario_resume_foreign(void)
 {
 	struct coop_context *ctx;
 
-	coop__checkers = true;
+	coop__hooks = COOP__HOOK_SANITIZER;
 	if (coop_context_create(&ctx, NULL) != 0 || coop_context_create(&foreign_ctx, NULL) != 0 ||
 	    coop_spawn(ctx, NULL, requeue_foreign, NULL, NULL) != 0)
 		_exit(10);

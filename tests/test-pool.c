@@ -9,12 +9,22 @@
  *   COOP_CONTEXT_ALLOW_UNGUARDED the task runs with a canary, and writing
  *   below its stack aborts at its next switch, naming it.
  * - Memory of many finished tasks is given back (resident size drops).
+ * - Whether madvise(MADV_GUARD_INSTALL) guards is decided without a file
+ *   descriptor: a process with none left at its first spawn keeps it.
+ * - Pools of other sizes than the context's default are given back once
+ *   empty (but for the few emptied last), so tasks of ever new sizes hold
+ *   address space for what is live only.
+ * - A context stack size of SIZE_MAX / 2 (the largest accepted) makes
+ *   spawns fail with -ENOMEM, never -EINVAL.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "coop-private.h"
@@ -277,6 +287,159 @@ START_TEST(memory_given_back_in_batches)
 }
 END_TEST
 
+/* Whether this kernel (or emulator) guards pages with
+ * madvise(MADV_GUARD_INSTALL): asked the way 1.0 did, with a pipe. */
+static int kernel_guards(void)
+{
+	size_t pg = (size_t)getpagesize();
+	char *m = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fds[2], works;
+
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(pipe(fds), 0);
+	works = madvise(m, pg, 102 /* MADV_GUARD_INSTALL */) == 0 && write(fds[1], m, 1) < 0 &&
+	        errno == EFAULT;
+	close(fds[0]);
+	close(fds[1]);
+	munmap(m, pg);
+	return works;
+}
+
+/* No descriptor left at the first spawn: the guard method is decided all
+ * the same, and right (1.0 then fell back to mprotect for good: 32,745
+ * guarded tasks instead of a million). */
+START_TEST(guard_check_needs_no_fd)
+{
+	struct rlimit lim;
+	struct coop_context *ctx;
+	int expect = kernel_guards(), ran = 0, fd, last = -1;
+
+	ck_assert_int_eq(coop__guard_mode, GUARD_UNKNOWN);
+	/* The soft limit only: valgrind refuses a lower hard limit. */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &lim), 0);
+	lim.rlim_cur = 64;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	while ((fd = open("/dev/null", O_RDONLY)) >= 0)
+		last = fd;
+	ck_assert_int_eq(errno, EMFILE);
+	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, ok_task, &ran, NULL), 0);
+	ck_assert_int_eq(coop__guard_mode, expect ? GUARD_MADVISE : GUARD_MPROTECT);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(ran, 1);
+	coop_context_destroy(ctx);
+	for (fd = 3; fd <= last; fd++)
+		close(fd);
+}
+END_TEST
+
+static long vm_size_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+struct sizes_run {
+	struct coop_context *ctx;
+	size_t most_pools;     /* the most pools the context held at once */
+	long vm_grown_kib;     /* address space grown over the run */
+};
+
+/* One live task at a time, each of a stack size no other had: 2,000
+ * sizes from 8 KiB to about 31 MiB, a slot size of their own each. */
+static void *spawn_ever_new_sizes(void *arg)
+{
+	struct sizes_run *r = arg;
+	struct coop_task_opts o = {.size = sizeof(o)};
+	long vm0 = vm_size_kib(), vm;
+	struct coop_task *t;
+
+	for (size_t i = 0; i < 2000; i++) {
+		o.stack_size = 8192 + i * 16384;
+		ck_assert_int_eq(coop_spawn(r->ctx, &t, noop, NULL, &o), 0);
+		ck_assert_int_eq(coop_join(t, NULL), 0);
+		if (r->ctx->npools > r->most_pools)
+			r->most_pools = r->ctx->npools;
+	}
+	vm = vm_size_kib();
+	r->vm_grown_kib = vm - vm0;
+	return NULL;
+}
+
+START_TEST(empty_pools_given_back)
+{
+	struct sizes_run r = {NULL, 0, 0};
+	struct coop_task_opts o = {.size = sizeof(o), .stack_size = 100000};
+	struct coop_task *t, *again;
+
+	ck_assert_int_eq(coop_context_create(&r.ctx, NULL), 0);
+	ck_assert_int_eq(coop_spawn(r.ctx, NULL, spawn_ever_new_sizes, &r, NULL), 0);
+	ck_assert_int_eq(coop_run(r.ctx), 0);
+	/* The default pool (the spawner's), the pool of the one live task,
+	 * and at most the four emptied last: 1.0 kept all 2,001. */
+	ck_assert_uint_le(r.most_pools, 6);
+	ck_assert_uint_le(r.ctx->npools, 5);
+	ck_assert_uint_le(r.ctx->nidle, 4);
+	/* Each slab of 16 slots of up to 31 MiB: 2,000 of them held about
+	 * 500 GiB of address space; a handful remain. */
+	if (PROCESS_COUNTS_MEANINGFUL)
+		ck_assert_msg(r.vm_grown_kib < 4L * 1024 * 1024, "address space grew by %ld KiB",
+		              r.vm_grown_kib);
+	/* An idle pool is taken again as it was: the same slot. */
+	ck_assert_int_eq(coop_spawn(r.ctx, &t, noop, NULL, &o), 0);
+	ck_assert_int_eq(coop_run(r.ctx), 0);
+	ck_assert_int_eq(coop_join(t, NULL), 0);
+	ck_assert_int_eq(coop_spawn(r.ctx, &again, noop, NULL, &o), 0);
+	ck_assert_ptr_eq(again, t);
+	ck_assert_int_eq(coop_run(r.ctx), 0);
+	ck_assert_int_eq(coop_join(again, NULL), 0);
+	/* The default pool is never given back. */
+	ck_assert_int_eq(coop_spawn(r.ctx, &t, noop, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(r.ctx), 0);
+	ck_assert_int_eq(coop_join(t, NULL), 0);
+	ck_assert_ptr_nonnull(r.ctx->default_pool);
+	ck_assert_int_eq(coop_spawn(r.ctx, &again, noop, NULL, NULL), 0);
+	ck_assert_ptr_eq(again, t);
+	ck_assert_int_eq(coop_run(r.ctx), 0);
+	coop_context_destroy(r.ctx);
+}
+END_TEST
+
+/* SIZE_MAX / 2, the largest size accepted, is accepted everywhere and
+ * then fails for want of address space: -ENOMEM, never -EINVAL (1.0
+ * rounded the context's default past the limit its spawns checked).  On
+ * a 32-bit target 2 GiB may fit: then the task simply runs. */
+START_TEST(largest_stack_size_is_enomem)
+{
+	struct coop_context_opts co = {.size = sizeof(co), .stack_size = SIZE_MAX / 2};
+	struct coop_task_opts to = {.size = sizeof(to), .stack_size = SIZE_MAX / 2};
+	struct coop_context *ctx;
+	int rc;
+
+	ck_assert_int_eq(coop_context_create(&ctx, &co), 0);
+	for (int i = 0; i < 2; i++) {
+		rc = coop_spawn(ctx, NULL, noop, NULL, i ? &to : NULL);
+		if (sizeof(void *) >= 8 || rc != 0)
+			ck_assert_int_eq(rc, -ENOMEM);
+		else
+			ck_assert_int_eq(coop_run(ctx), 0);
+	}
+	coop_context_destroy(ctx);
+	co.stack_size = SIZE_MAX / 2 + 1;
+	ck_assert_int_eq(coop_context_create(&ctx, &co), -EINVAL);
+	co.stack_size = SIZE_MAX;
+	ck_assert_int_eq(coop_context_create(&ctx, &co), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -290,5 +453,8 @@ int main(void)
 	tcase_add_test(tc, huge_stacks_are_enomem);
 	tcase_add_test_raise_signal(tc, canary_catches_overflow_at_switch, SIGABRT);
 	tcase_add_test(tc, memory_given_back_in_batches);
+	tcase_add_test(tc, guard_check_needs_no_fd);
+	tcase_add_test(tc, empty_pools_given_back);
+	tcase_add_test(tc, largest_stack_size_is_enomem);
 	return test_run(s);
 }

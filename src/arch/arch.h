@@ -55,6 +55,20 @@ static inline void coop__arch_prefetch(const struct coop__arch_ctx *c)
 }
 #endif
 
+/* The C++ runtime's exception state of one thread, as __cxa_get_globals()
+ * returns it (struct __cxa_eh_globals of the Itanium C++ ABI, the same in
+ * libstdc++ and libc++abi): the stack of caught exceptions and the count
+ * of uncaught ones, plus, with the ARM EHABI unwinder (32-bit arm), the
+ * exceptions whose cleanups are running.  Its layout is the target's: the
+ * one piece of the C++ ABI coop knows (src/cxx.h). */
+struct coop__arch_eh {
+	void *caught;           /* __cxa_exception *caughtExceptions */
+	unsigned int uncaught;  /* uncaughtExceptions */
+#if defined(__arm__) && !defined(__ARM_DWARF_EH__)
+	void *propagating;      /* propagatingExceptions (ARM EHABI only) */
+#endif
+};
+
 /* Prepare `c` to start entry(arg) on the stack [lo, lo + size). */
 void coop__arch_make(struct coop__arch_ctx *c, void *lo, size_t size, void (*entry)(void *),
                      void *arg);
