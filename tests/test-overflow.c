@@ -28,9 +28,11 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <alloca.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -220,6 +222,152 @@ START_TEST(overflow_in_thread)
 	expect_signal(&c, SIGSEGV);
 	ck_assert_int_eq(count(c.err, "overflowed its"), 1);
 	ck_assert_msg(strstr(c.err, "coop: task 2 \"diver\" overflowed its ") != NULL, "%s", c.err);
+}
+END_TEST
+
+/* ------------------------------------------------- near the bottom -- */
+
+/* What a task runs with its stack pointer about `bottom_room` bytes above
+ * its lowest usable byte (call_at_bottom), the room swept by the tests. */
+static size_t bottom_room;
+static void (*at_bottom)(void);
+
+static __attribute__((noinline)) void call_at_bottom(void)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t lo = (uintptr_t)coop_self()->stack_lo;
+	volatile char *p;
+
+	/* Never more than the guard page below stack_lo: the frame would
+	 * jump over it (bottom_room >= 0, and this frame is small). */
+	p = alloca(here - lo - bottom_room);
+	p[0] = 0;
+	at_bottom();
+	p[1] = 0; /* keeps the allocation live across the call */
+}
+
+static void *partner(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 3; i++)
+		coop_yield();
+	return NULL;
+}
+
+static void *descend(void *arg)
+{
+	(void)arg;
+	call_at_bottom();
+	return NULL;
+}
+
+/* A partner that yields (so that a yield switches), then the "diver". */
+static void scenario_descend(void)
+{
+	struct coop_task_opts to = {.size = sizeof(to), .stack_size = 16384, .name = "diver"};
+	struct coop_context *ctx;
+
+	if (coop_context_create(&ctx, NULL) != 0 || coop_spawn(ctx, NULL, partner, NULL, NULL) != 0 ||
+	    coop_spawn(ctx, NULL, descend, NULL, &to) != 0)
+		_exit(10);
+	coop_run(ctx);
+	coop_context_destroy(ctx);
+}
+
+static __attribute__((noinline)) void yield_there(void)
+{
+	coop_yield();
+}
+
+/* Yield with ever more room, 16 bytes at a time, from none until three
+ * yields in a row survive: every child that dies names the task, also
+ * when the fault comes inside the switch, after it has made the partner
+ * the current task and while it saves the diver's registers on the
+ * diver's stack (1.0 looked at the partner's guard only, and the process
+ * died with no line). */
+START_TEST(overflow_in_switch_names_task)
+{
+	int died = 0, survived = 0;
+	struct child c;
+
+	at_bottom = yield_there;
+	for (bottom_room = 0; survived < 3 && bottom_room <= 8192; bottom_room += 16) {
+		run_child(scenario_descend, &c);
+		if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0) {
+			survived++;
+			continue;
+		}
+		ck_assert_msg(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGSEGV,
+		              "room %zu: child status %#x; stderr:\n%s", bottom_room, c.status, c.err);
+		ck_assert_msg(count(c.err, "coop: task 2 \"diver\" overflowed its ") == 1,
+		              "room %zu: died by SIGSEGV without naming the diver; stderr:\n%s",
+		              bottom_room, c.err);
+		ck_assert_int_eq(count(c.err, "overflowed its"), 1);
+		survived = 0;
+		died++;
+	}
+	ck_assert_msg(died > 0 && survived == 3, "died %d times, then %d survived", died, survived);
+}
+END_TEST
+
+static void on_usr1(int sig)
+{
+	static const char msg[] = "handled\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(45);
+}
+
+static void signal_there(void)
+{
+	/* A bare system call: no frame of its own to speak of. */
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1);
+	printf("after the signal\n");
+}
+
+static void scenario_signal_at_bottom(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1; /* on the task's stack: no SA_ONSTACK */
+	sigaction(SIGUSR1, &sa, NULL);
+	at_bottom = signal_there;
+	scenario_descend();
+}
+
+/* A signal whose frame does not fit on a task's exhausted stack: the
+ * kernel forces a SIGSEGV (si_code SI_KERNEL, no address), and the
+ * process must die by it.  1.0 returned from it as if handled: the task
+ * went on, the signal was lost.  Swept like the test above: with little
+ * room the task's own calls fault (named), with some the frame does not
+ * fit (the case under test), with more the handler runs. */
+START_TEST(forced_sigsegv_kills)
+{
+	int forced = 0;
+	struct child c;
+
+	if (UNDER_VALGRIND) {
+		/* valgrind delivers signals itself: it reports a fault of its
+		 * own making at the frame's address, not the kernel's. */
+		printf("under valgrind: no forced SIGSEGV from the kernel: skipped\n");
+		return;
+	}
+	for (bottom_room = 0; bottom_room <= 16384; bottom_room += 64) {
+		run_child(scenario_signal_at_bottom, &c);
+		if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0) {
+			ck_assert_msg(strstr(c.out, "handled") && strstr(c.out, "after the signal"),
+			              "room %zu: the task went on without its signal handler; stdout:\n%s",
+			              bottom_room, c.out);
+			break; /* the frame fits from here on */
+		}
+		ck_assert_msg(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGSEGV,
+		              "room %zu: child status %#x; stderr:\n%s", bottom_room, c.status, c.err);
+		if (!strstr(c.err, "overflowed its"))
+			forced++;
+	}
+	ck_assert_msg(forced > 0, "no room left the signal frame too little (up to %zu)", bottom_room);
 }
 END_TEST
 
@@ -655,6 +803,8 @@ int main(void)
 	tc = test_tcase(s, "overflow");
 	tcase_add_test(tc, overflow_names_task);
 	tcase_add_test(tc, overflow_in_thread);
+	tcase_add_test(tc, overflow_in_switch_names_task);
+	tcase_add_test(tc, forced_sigsegv_kills);
 	tcase_add_test(tc, foreign_fault_chains_siginfo);
 	tcase_add_test(tc, foreign_fault_chains_plain);
 	tcase_add_test(tc, foreign_fault_default);
