@@ -165,11 +165,13 @@ COOP_EXPORT int coop_join(struct coop_task *task, void **result)
 		return -EINVAL;
 	if (task == self)
 		return -EDEADLK;
+	/* From a task, only its own context's tasks, ended or not: the answer
+	 * does not depend on how far the other context got. */
+	if (self && self->ctx != task->ctx)
+		return -EINVAL;
 	if (task->state != COOP__DONE) {
 		if (!self)
 			return -EAGAIN;
-		if (self->ctx != task->ctx)
-			return -EINVAL;
 		/* Waiting on a task that (transitively) waits on us never ends. */
 		for (t = task->joining; t; t = t->joining)
 			if (t == self)

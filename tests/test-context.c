@@ -245,6 +245,46 @@ START_TEST(run_inside_task_other)
 }
 END_TEST
 
+struct cross_join {
+	struct coop_task *target; /* a task of another context */
+	int rc;                   /* what coop_join() returned */
+};
+
+static void *join_from_task(void *arg)
+{
+	struct cross_join *j = arg;
+
+	j->rc = coop_join(j->target, NULL);
+	return NULL;
+}
+
+/* From a task, a task of another context is -EINVAL whether or not it has
+ * ended (1.0 allowed it once ended, which made the outcome depend on how
+ * far the other context had run); outside any task it is collected. */
+START_TEST(join_other_context_einval)
+{
+	struct coop_context *a = NULL, *b = NULL;
+	struct cross_join j = {NULL, 12345};
+	int flag = 0;
+
+	ck_assert_int_eq(coop_context_create(&a, NULL), 0);
+	ck_assert_int_eq(coop_context_create(&b, NULL), 0);
+	ck_assert_int_eq(coop_spawn(b, &j.target, set_flag, &flag, NULL), 0);
+	ck_assert_int_eq(coop_spawn(a, NULL, join_from_task, &j, NULL), 0);
+	ck_assert_int_eq(coop_run(a), 0);
+	ck_assert_int_eq(j.rc, -EINVAL); /* not ended */
+	ck_assert_int_eq(coop_run(b), 0);
+	ck_assert_int_eq(flag, 1);
+	j.rc = 12345;
+	ck_assert_int_eq(coop_spawn(a, NULL, join_from_task, &j, NULL), 0);
+	ck_assert_int_eq(coop_run(a), 0);
+	ck_assert_int_eq(j.rc, -EINVAL); /* ended: the same answer */
+	ck_assert_int_eq(coop_join(j.target, NULL), 0); /* outside any task */
+	coop_context_destroy(a);
+	coop_context_destroy(b);
+}
+END_TEST
+
 START_TEST(run_again_after_spawn)
 {
 	struct coop_context *ctx = NULL;
@@ -485,6 +525,7 @@ static Suite *context_suite(void)
 	tcase_add_test(tc, run_empty);
 	tcase_add_test(tc, run_inside_task_same);
 	tcase_add_test(tc, run_inside_task_other);
+	tcase_add_test(tc, join_other_context_einval);
 	tcase_add_test(tc, run_again_after_spawn);
 
 	tc = test_tcase(s, "destroy");

@@ -3,14 +3,19 @@
  * (vm.max_map_count 65530): 100,000 tasks alive at once, each suspended in
  * coop_yield, all with guarded stacks; and a task overflowing its stack
  * among 100,000 live ones faults inside its own guard page, not in a
- * neighbour's memory.  (Not run under valgrind: this is about the kernel's
- * limits, and the suite's other tests cover memory errors.)
+ * neighbour's memory.  And with guards forced onto the mprotect path (two
+ * kernel mappings each, as on kernels without MADV_GUARD_INSTALL),
+ * COOP_CONTEXT_ALLOW_UNGUARDED gets past the mapping budget: 60,000 tasks,
+ * the later ones unguarded, and malloc still finds mappings.  (Links the
+ * library's objects for that.  Not run under valgrind: this is about the
+ * kernel's limits, and the suite's other tests cover memory errors.)
  */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -144,6 +149,55 @@ START_TEST(overflow_among_hundred_thousand)
 }
 END_TEST
 
+/* White-box: how guards are installed (src/stack.c). */
+extern int coop__guard_mode;
+enum { GUARD_MPROTECT = 2 };
+
+#define PAST_BUDGET 60000
+
+/* 1.0 took every mapping the kernel allows for mprotect guards, so that
+ * even the slab for the next unguarded stack could not be mapped: spawn
+ * failed with -ENOMEM near 33,776 tasks, and malloc failed elsewhere. */
+START_TEST(unguarded_past_the_mapping_budget)
+{
+	struct coop_context_opts o = {.size = sizeof(o), .stack_size = COOP_STACK_SIZE_MIN,
+	                              .flags = COOP_CONTEXT_ALLOW_UNGUARDED};
+	static struct coop_task_info info[PAST_BUDGET];
+	struct coop_context *ctx;
+	long guarded = 0, unguarded = 0;
+	void *blocks[100];
+	int rc;
+
+	coop__guard_mode = GUARD_MPROTECT;
+	done_count = 0;
+	ck_assert_int_eq(coop_context_create(&ctx, &o), 0);
+	for (long i = 0; i < PAST_BUDGET; i++) {
+		rc = coop_spawn(ctx, NULL, park, NULL, NULL);
+		ck_assert_msg(rc == 0, "spawn %ld: %s", i, strerror(-rc));
+	}
+	for (long i = 0; i < PAST_BUDGET; i++)
+		info[i].size = sizeof(info[i]);
+	ck_assert_int_eq(coop_context_tasks(ctx, info, PAST_BUDGET), PAST_BUDGET);
+	for (long i = 0; i < PAST_BUDGET; i++)
+		*(info[i].flags & COOP_TASK_INFO_GUARDED ? &guarded : &unguarded) += 1;
+	/* Guards while the budget lasts (more than 1.0's 20,000 here), then
+	 * none: what vm.max_map_count allows, less what coop leaves. */
+	ck_assert_msg(guarded >= 20000 && unguarded > 0, "%ld guarded, %ld not", guarded, unguarded);
+	/* The rest of the process still gets mappings: 100 MiB in blocks
+	 * above malloc's mmap threshold. */
+	for (int i = 0; i < 100; i++) {
+		blocks[i] = malloc(1 << 20);
+		ck_assert_ptr_nonnull(blocks[i]);
+		memset(blocks[i], i, 4096);
+	}
+	for (int i = 0; i < 100; i++)
+		free(blocks[i]);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(done_count, PAST_BUDGET);
+	coop_context_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("scale");
@@ -151,5 +205,6 @@ int main(void)
 
 	tcase_add_test(tc, hundred_thousand_live_tasks);
 	tcase_add_test_raise_signal(tc, overflow_among_hundred_thousand, SIGSEGV);
+	tcase_add_test(tc, unguarded_past_the_mapping_budget);
 	return test_run(s);
 }

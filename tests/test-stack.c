@@ -300,6 +300,25 @@ START_TEST(user_buffer_too_small)
 }
 END_TEST
 
+/* A caller's buffer claimed larger than SIZE_MAX / 2 (the largest stack
+ * the API accepts) is -EINVAL, even where its end does not wrap: 1.0 took
+ * it and wrote the first frame at its far end (SIGSEGV). */
+START_TEST(user_buffer_too_large)
+{
+	unsigned char *buf = malloc(4096);
+	struct coop_task *t = NULL;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(spawn_on(&t, tiny_task, &n, buf, SIZE_MAX / 2 + 1), -EINVAL);
+	ck_assert_int_eq(spawn_on(&t, tiny_task, &n, buf, SIZE_MAX - (uintptr_t)buf), -EINVAL);
+	ck_assert_int_eq(spawn_on(&t, tiny_task, &n, buf, SIZE_MAX), -EINVAL);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(n, 0);
+	free(buf);
+}
+END_TEST
+
 /* ---------------------------------------------------- mapped stacks -- */
 
 START_TEST(mapped_stack_of_given_size)
@@ -634,6 +653,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, user_buffer_mostly_usable);
 	tcase_add_test(tc, user_buffer_untouched_below);
 	tcase_add_test(tc, user_buffer_reused);
+	tcase_add_test(tc, user_buffer_too_large);
 	tcase_add_test(tc, user_buffer_too_small);
 
 	tc = test_tcase(s, "mapped");
