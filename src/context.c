@@ -234,8 +234,9 @@ COOP_EXPORT int coop_yield(void)
 		return -EPERM;
 	/* The common case, spelled out: the next task is the one after this
 	 * in the ring, and this one stays where it is, now the tail.  A C++
-	 * program's exception state is swapped here too, rather than down the
-	 * slow path (which cost it 1.6 ns a switch). */
+	 * program's exception state is swapped here too (two 16-byte copies),
+	 * rather than down the slow path; a C program pays one test of a
+	 * register. */
 	next = self->rq_next;
 	if (COOP_UNLIKELY(self->canary | (hooks & ~COOP__HOOK_CXX)) ||
 	    COOP_UNLIKELY(next->state != COOP__READY))
