@@ -1,22 +1,18 @@
 /*
- * checkers.c: what a task's life means to the runtimes that follow it
- * (src/checkers.h has the sanitizers' switch annotations, src/cxx.h the
- * C++ runtime's).  Called only when coop__hooks is set, that is when the
- * application runs under ASan or TSan or has the C++ runtime: every stack
- * is unpoisoned as a task is spawned on it (a reused pool stack, or a
+ * checkers.c: what a task's life means to the sanitizers (src/checkers.h
+ * has the switch annotations).  Called only under COOP__HOOK_SANITIZER,
+ * that is when the application runs under ASan or TSan: every stack is
+ * unpoisoned as a task is spawned on it (a reused pool stack, or a
  * caller's buffer, may carry the redzones of frames that never returned),
- * each task is a TSan fiber, named as TSan reports name threads, and each
- * starts with no C++ exception caught or in flight.
+ * and each task is a TSan fiber, named as TSan reports name threads.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "checkers.h"
 #include "coop-private.h"
 
-void coop__hooks_spawn(struct coop_task *t)
+void coop__checkers_spawn(struct coop_task *t)
 {
-	memset(&t->eh, 0, sizeof(t->eh));
 	/* The one place a stack is cleared for ASan: a pool stack reused
 	 * after a task that ended by coop_exit or was destroyed suspended, or
 	 * a caller's buffer, may carry stale redzones. */
@@ -35,7 +31,7 @@ void coop__hooks_spawn(struct coop_task *t)
 	}
 }
 
-void coop__hooks_end(struct coop_task *t)
+void coop__checkers_end(struct coop_task *t)
 {
 	/* Still running on it: destroyed at the next arrival (coop__arrive). */
 	if (__tsan_create_fiber && t->tsan_fiber) {
@@ -44,7 +40,7 @@ void coop__hooks_end(struct coop_task *t)
 	}
 }
 
-void coop__hooks_free(struct coop_task *t)
+void coop__checkers_free(struct coop_task *t)
 {
 	/* A task that never ran, or suspended in a destroyed context. */
 	if (__tsan_destroy_fiber && t->tsan_fiber) {

@@ -74,11 +74,11 @@ struct coop_task;
 struct coop_context;
 struct coop__arch_ctx;
 
-/* task.c, under coop__hooks: a task was just spawned / has ended (its
+/* task.c, under COOP__HOOK_SANITIZER: a task was just spawned / has ended (its
  * function returned or it called coop_exit; it may be freed before the
  * switch away) / is being freed.  Defined in checkers.c. */
-void coop__hooks_spawn(struct coop_task *t);
-void coop__hooks_end(struct coop_task *t);
-void coop__hooks_free(struct coop_task *t);
+void coop__checkers_spawn(struct coop_task *t);
+void coop__checkers_end(struct coop_task *t);
+void coop__checkers_free(struct coop_task *t);
 
 #endif /* COOP_CHECKERS_H */

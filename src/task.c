@@ -39,9 +39,10 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->joining = NULL;
 	t->id = ctx->next_id++;
 	t->saved_errno = 0;
+	t->eh = (struct coop__arch_eh){0}; /* no C++ exception yet (cxx.h) */
 	t->detached = !out;
-	if (COOP_UNLIKELY(coop__hooks))
-		coop__hooks_spawn(t);
+	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
+		coop__checkers_spawn(t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
 	ctx->live++;
 	coop__ring_add_new(t);
@@ -98,20 +99,21 @@ void coop__task_free(struct coop_task *t)
 	 * empties the run queue first. */
 	if (t->state != COOP__DONE)
 		ctx->live--;
-	if (COOP_UNLIKELY(coop__hooks))
-		coop__hooks_free(t);
+	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
+		coop__checkers_free(t);
 	LIST_REMOVE(t, all);
 	coop__stack_release(ctx, t);
 }
 
 /* The end of a task, past the common case: a sanitizer to tell, or a
- * detached task to free. */
+ * detached task to free.  (The C++ runtime's exception state is dropped
+ * by the switch itself.) */
 static __attribute__((noinline)) void task_end_rare(struct coop_task *self,
                                                     struct coop_context *ctx,
                                                     struct coop_task *next)
 {
-	if (COOP_UNLIKELY(coop__hooks))
-		coop__hooks_end(self); /* before a detached task is freed */
+	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
+		coop__checkers_end(self); /* before a detached task is freed */
 	if (self->detached) {
 		/* Still running on this stack: the slot only goes back to its
 		 * pool, and nothing can take it before the switch below. */
@@ -140,7 +142,7 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 		next = coop__ring_leave(self);
 	}
 	/* Nothing is live across a call on the common path: */
-	if (COOP_UNLIKELY(coop__hooks | self->detached))
+	if (COOP_UNLIKELY((coop__hooks & COOP__HOOK_SANITIZER) | self->detached))
 		task_end_rare(self, ctx, next);
 	else
 		coop__schedule_last(ctx, next);

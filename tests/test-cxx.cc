@@ -173,6 +173,60 @@ START_TEST(caller_keeps_its_exception)
 }
 END_TEST
 
+/* Throws `what`, and inside the catch block yields twice, then records
+ * the exception it sees. */
+struct yields_in_catch {
+	const char *what;
+	std::string saw;
+};
+
+static void *catch_yield_twice(void *arg)
+{
+	yields_in_catch *y = static_cast<yields_in_catch *>(arg);
+
+	try {
+		throw std::runtime_error(y->what);
+	} catch (const std::exception &) {
+		coop_yield();
+		coop_yield();
+		y->saw = current_message();
+	}
+	return nullptr;
+}
+
+static struct coop_context *joiner_ctx;
+static yields_in_catch joined = {"the joined task's", ""}, other = {"the other task's", ""};
+static std::string joiner_saw;
+
+static void *joiner(void *)
+{
+	struct coop_task *t;
+
+	try {
+		throw std::runtime_error("the joiner's");
+	} catch (const std::exception &) {
+		ck_assert_int_eq(coop_spawn(joiner_ctx, &t, catch_yield_twice, &joined, nullptr), 0);
+		ck_assert_int_eq(coop_join(t, nullptr), 0); /* suspends inside the catch */
+		joiner_saw = current_message();
+	}
+	return nullptr;
+}
+
+/* One task suspended in coop_join() inside a catch block, while the task
+ * it joins and another task run in and out of theirs, interleaved. */
+START_TEST(join_keeps_exception)
+{
+	joiner_ctx = make_ctx();
+	ck_assert_int_eq(coop_spawn(joiner_ctx, nullptr, joiner, nullptr, nullptr), 0);
+	ck_assert_int_eq(coop_spawn(joiner_ctx, nullptr, catch_yield_twice, &other, nullptr), 0);
+	ck_assert_int_eq(coop_run(joiner_ctx), 0);
+	ck_assert(other.saw == "the other task's");
+	ck_assert(joined.saw == "the joined task's");
+	ck_assert(joiner_saw == "the joiner's");
+	coop_context_destroy(joiner_ctx);
+}
+END_TEST
+
 static void *throws(void *)
 {
 	throw std::runtime_error("escapes");
@@ -203,6 +257,7 @@ int main()
 	tcase_add_test(tc, rethrow_is_per_task);
 	tcase_add_test(tc, uncaught_count_is_per_task);
 	tcase_add_test(tc, caller_keeps_its_exception);
+	tcase_add_test(tc, join_keeps_exception);
 	tcase_add_exit_test(tc, escaping_exception_terminates, 42);
 	return test_run(s);
 }
