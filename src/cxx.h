@@ -20,8 +20,6 @@
 #ifndef COOP_CXX_H
 #define COOP_CXX_H
 
-#include <string.h>
-
 #include "coop-private.h"
 
 /* libstdc++ / libc++abi, when the program has one. */
@@ -38,19 +36,14 @@ static inline void coop__cxx_thread(void)
 
 /* A switch away from a context whose exception state goes to `save`
  * (NULL: it never resumes, and what it held is dropped) to one whose
- * state is `load`.  The runtime's copy is written only when it changes
- * (almost never: no task is inside a catch block): a store there on
- * every switch cost 2 ns of 6 in a program whose thread-local storage
- * happened to share page offsets with the stacks (the store's address
- * aliases the stack loads that follow it). */
+ * state is `load`. */
 static inline void coop__cxx_switch(struct coop__arch_eh *save, const struct coop__arch_eh *load)
 {
 	struct coop__arch_eh *g = coop__eh;
 
 	if (save)
 		*save = *g;
-	if (memcmp(g, load, sizeof(*g)) != 0)
-		*g = *load;
+	*g = *load;
 }
 
 #endif /* COOP_CXX_H */
