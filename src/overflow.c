@@ -128,9 +128,15 @@ static struct coop_task *overflowed_task(const siginfo_t *si)
 		if (a < lo && a >= lo - page_size)
 			return t;
 	}
-	/* Mid-switch (the task being left), or on the way back to the
-	 * coop_run caller (no current task): look the address up. */
-	return coop__stack_guard_owner(ctx, a, page_size);
+	/* Mid-switch (the task being left, READY or BLOCKED already), or on
+	 * the way back to the coop_run caller (no current task): look the
+	 * address up.  A task that has not started, or has ended, is not on
+	 * its stack: a fault in its guard is someone else's wild access. */
+	t = coop__stack_guard_owner(ctx, a, page_size);
+	if (t && (t->state == COOP__READY || t->state == COOP__RUNNING ||
+	          t->state == COOP__BLOCKED))
+		return t;
+	return NULL;
 }
 
 static void set_default(int sig)
