@@ -99,7 +99,8 @@ selftest)
 	selftest_case public-struct fail \
 		's/size_t stack_size; \/\* usable stack bytes/unsigned stack_size; \/* usable stack bytes/' \
 		include/coop/coop.h || rc=1
-	selftest_case signature fail 's/^\(COOP_EXPORT \)\?int coop_yield(void)/\1long coop_yield(void)/' \
+	selftest_case signature fail \
+		's/^\(COOP_EXPORT \)\?\(__attribute__(([a-z0-9(), ]*)) \)\?int coop_yield(void)/\1\2long coop_yield(void)/' \
 		include/coop/coop.h src/context.c || rc=1
 	selftest_case private-struct pass 's/^\tbool detached; /\tint padding_for_test;\n\tbool detached; /' \
 		src/coop-private.h || rc=1
