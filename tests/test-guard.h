@@ -13,9 +13,11 @@
 #define COOP_TEST_GUARD_H
 
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Set by the test before the overflow starts. */
@@ -44,6 +46,26 @@ static inline void test_catch_guard_faults(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
 	ck_assert_int_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+}
+
+/* Whether this kernel (or emulator) really guards pages with
+ * madvise(MADV_GUARD_INSTALL), asked independently of the library: the
+ * kernel must refuse to write a guarded page to a pipe (qemu-user accepts
+ * the advice and does nothing). */
+static inline __attribute__((unused)) int test_kernel_guards(void)
+{
+	size_t pg = (size_t)getpagesize();
+	char *m = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fds[2], works;
+
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(pipe(fds), 0);
+	works = madvise(m, pg, 102 /* MADV_GUARD_INSTALL */) == 0 && write(fds[1], m, 1) < 0 &&
+	        errno == EFAULT;
+	close(fds[0]);
+	close(fds[1]);
+	munmap(m, pg);
+	return works;
 }
 
 #pragma GCC diagnostic push

@@ -287,24 +287,6 @@ START_TEST(memory_given_back_in_batches)
 }
 END_TEST
 
-/* Whether this kernel (or emulator) guards pages with
- * madvise(MADV_GUARD_INSTALL): asked the way 1.0 did, with a pipe. */
-static int kernel_guards(void)
-{
-	size_t pg = (size_t)getpagesize();
-	char *m = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int fds[2], works;
-
-	ck_assert_ptr_ne(m, MAP_FAILED);
-	ck_assert_int_eq(pipe(fds), 0);
-	works = madvise(m, pg, 102 /* MADV_GUARD_INSTALL */) == 0 && write(fds[1], m, 1) < 0 &&
-	        errno == EFAULT;
-	close(fds[0]);
-	close(fds[1]);
-	munmap(m, pg);
-	return works;
-}
-
 /* No descriptor left at the first spawn: the guard method is decided all
  * the same, and right (1.0 then fell back to mprotect for good: 32,745
  * guarded tasks instead of a million). */
@@ -312,7 +294,7 @@ START_TEST(guard_check_needs_no_fd)
 {
 	struct rlimit lim;
 	struct coop_context *ctx;
-	int expect = kernel_guards(), ran = 0, fd, last = -1;
+	int expect = test_kernel_guards(), ran = 0, fd, last = -1;
 
 	ck_assert_int_eq(coop__guard_mode, GUARD_UNKNOWN);
 	/* The soft limit only: valgrind refuses a lower hard limit. */

@@ -39,19 +39,10 @@
 static bool cheap_guards(void)
 {
 	static int known = -1;
-	long pg = sysconf(_SC_PAGESIZE);
-	char *m;
-	int fds[2];
 
 	if (known >= 0)
 		return known;
-	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(m, MAP_FAILED);
-	ck_assert_int_eq(pipe(fds), 0);
-	known = madvise(m, pg, 102 /* MADV_GUARD_INSTALL */) == 0 && write(fds[1], m, 1) < 0;
-	close(fds[0]);
-	close(fds[1]);
-	munmap(m, 2 * pg);
+	known = test_kernel_guards();
 	if (!known)
 		fprintf(stderr, "test-scale: no MADV_GUARD_INSTALL here: unguarded stacks allowed\n");
 	return known;
