@@ -5,7 +5,9 @@
 #
 #   coop tasks [CONTEXT]     list the tasks of the context the selected
 #   info coop-tasks [CONTEXT]   thread is running (or of CONTEXT, an
-#                               expression of type struct coop_context *)
+#                               expression of type struct coop_context *):
+#                               for a blocked task, the call it is blocked
+#                               in, what it waits for and until when
 #   coop bt ID [BT-ARGS...]  the backtrace of task ID of that context, as
 #                            it stands suspended (BT-ARGS go to `backtrace`,
 #                            e.g. `coop bt 2 full`)
@@ -15,9 +17,19 @@
 # ctx`) or give it to `coop tasks`.
 #
 # What it reads: the thread-local coop__running and coop__self and the
-# structures of src/coop-private.h.  These are private to the library
-# (hidden symbols), so gdb finds them only in its DWARF debug information:
-# a build with -g, or the libcoop1-dbgsym package on Debian.
+# structures of src/coop-private.h and src/timer.h.  These are private to
+# the library (hidden symbols), so gdb finds them only in its DWARF debug
+# information: a build with -g, or the libcoop1-dbgsym package on Debian.
+#
+# A blocked task (COOP__BLOCKED: suspended in coop__wait, the one wait path
+# of src/wait.c) is described by its wait_kind (enum coop_wait), wait_obj
+# (the task or group waited on), timer (1 + its index in the context's
+# timer heap, whose entry holds the wait's effective deadline) and its
+# cancel bits.  The time left until a deadline needs the inferior's
+# CLOCK_MONOTONIC: for a local process it is gdb's own (corrected by the
+# two processes' time-namespace offsets), for a remote one a call of
+# coop_now() in the inferior; a core file has no clock, so there the
+# listing gives the absolute deadline instead.
 #
 # `coop bt` works on a live process and on a core file alike: it never
 # changes a register.  While it runs, a frame unwinder claims the innermost
@@ -26,11 +38,15 @@
 # unwinds the task's stack as usual, with its debug information.  The
 # saved frame is the one the assembly switch of the x86-64 backend builds
 # (src/arch/x86_64_sysv_elf.S); on other targets, and with the ucontext
-# backend, `coop tasks` works and `coop bt` says it is not supported.
+# backend, `coop tasks` works (without the place a ready task resumes at)
+# and `coop bt` says it is not supported.
 #
 # Every error is a gdb.GdbError with one line saying what is wrong.
 
+import contextlib
+import os
 import re
+import time
 
 import gdb
 
@@ -51,6 +67,20 @@ STATE_NAMES = {
     "COOP__NEW": "READY",
 }
 
+# What a blocked task waits in (task->wait_kind: enum coop_wait of
+# include/coop/coop.h), as the public call it is blocked in.
+WAIT_JOIN = 1   # COOP_WAIT_JOIN: coop_join, coop_join_until; wait_obj the task
+WAIT_SLEEP = 2  # COOP_WAIT_SLEEP: coop_sleep_until; no wait_obj
+WAIT_GROUP = 9  # COOP_WAIT_GROUP: coop_group_wait; wait_obj the group
+WAIT_CALLS = {WAIT_JOIN: "coop_join", WAIT_SLEEP: "coop_sleep_until",
+              WAIT_GROUP: "coop_group_wait"}
+
+# task->cancel (src/wait.h)
+CANCEL_PENDING = 0x1
+CANCEL_SHIELD = 0x2
+
+COOP_FOREVER = -1  # a deadline: none
+
 # The x86-64 frame of a suspended context, from its saved sp (see the table
 # at the top of src/arch/x86_64_sysv_elf.S): 8-byte slots.
 X86_64_SAVED = [("r15", 8), ("r14", 16), ("r13", 24), ("r12", 32), ("rbx", 40), ("rbp", 48)]
@@ -69,6 +99,14 @@ def _lookup_type(name):
         return t
     except (gdb.error, TypeError):
         raise gdb.GdbError(NO_DEBUG_INFO)
+
+
+def _fields(type_name):
+    """The names of the fields of a struct (an empty set if unknown)."""
+    try:
+        return {f.name for f in gdb.lookup_type(type_name).fields()}
+    except (gdb.error, TypeError):
+        return set()
 
 
 def _tls(name):
@@ -207,13 +245,236 @@ def _fresh(task):
     return str(task["state"]) == "COOP__NEW"
 
 
+def _timens_monotonic(pid):
+    """The CLOCK_MONOTONIC offset of process pid's time namespace, in ns
+    (0 when unknown: a kernel without time namespaces)."""
+    try:
+        with open("/proc/%s/timens_offsets" % pid) as f:
+            for line in f:
+                words = line.split()
+                if len(words) == 3 and words[0] in ("monotonic", "1"):
+                    return int(words[1]) * 1000000000 + int(words[2])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _target_kind():
+    """'native' (a local process), 'core' (a core file), 'remote'..., or
+    None when there is nothing to ask."""
+    conn = getattr(gdb.selected_inferior(), "connection", None)  # gdb >= 12
+    if conn is not None:
+        return conn.type
+    try:
+        out = gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return None
+    if "core dump file" in out:
+        return "core"
+    if "child process" in out or "Native process" in out:
+        return "native"
+    if "emote" in out:
+        return "remote"
+    return None
+
+
+def _now():
+    """The inferior's CLOCK_MONOTONIC now (what coop_now() would return),
+    in ns, and None; or None and why there is no clock to read."""
+    kind = _target_kind()
+    if kind == "native":
+        # The same kernel clock as gdb's own: no call into the inferior.
+        try:
+            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        except AttributeError:  # Python < 3.7
+            now = int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1e9)
+        pid = gdb.selected_inferior().pid
+        return now + _timens_monotonic(pid) - _timens_monotonic("self"), None
+    if kind == "core":
+        return None, "no clock in a core file"
+    if kind in (None, "exec"):
+        return None, "no process"
+    # Another machine's clock (gdbserver...): ask the inferior.
+    try:
+        return int(gdb.parse_and_eval("coop_now()")), None
+    except (gdb.error, RuntimeError) as e:
+        return None, "coop_now() failed: %s" % e
+
+
+def _span(ns):
+    """A duration for people: 999.998s, 12.500ms, 3.000us, 40ns."""
+    if ns >= 1000000000:
+        return "%.3fs" % (ns / 1e9)
+    if ns >= 1000000:
+        return "%.3fms" % (ns / 1e6)
+    if ns >= 1000:
+        return "%.3fus" % (ns / 1e3)
+    return "%dns" % ns
+
+
+def _when(deadline, now):
+    """A deadline: the time left (or past it) when now is known, else the
+    absolute CLOCK_MONOTONIC time in seconds."""
+    if now is None:
+        sec, ns = divmod(deadline, 1000000000)
+        return "until %d.%03ds" % (sec, ns // 1000000)
+    if deadline > now:
+        return "in " + _span(deadline - now)
+    # Passed, and the task not woken yet (the inferior stopped meanwhile).
+    return "overdue " + _span(now - deadline)
+
+
+def _wait_deadline(task):
+    """The effective deadline of a blocked task's wait (the call's own or
+    its ambient one, whichever is earlier) from its timer-heap entry;
+    COOP_FOREVER when it has none, None when the entry is unreadable."""
+    index = int(task["timer"])
+    if index == 0:
+        return COOP_FOREVER
+    try:
+        ctx = task["ctx"]
+        if index > int(ctx["ntimers"]):
+            return None
+        entry = ctx["timers"][index - 1]
+        if int(entry["task"]) != int(task):
+            return None
+        return int(entry["deadline"])
+    except gdb.MemoryError:
+        return None
+
+
+def _blocked(task):
+    """Whether a task is BLOCKED in a wait this script can describe."""
+    return _state(task) == "BLOCKED" and "wait_kind" in _fields("struct coop_task")
+
+
+def _wait_call(task):
+    """The public call a BLOCKED task is blocked in."""
+    kind = int(task["wait_kind"])
+    if kind in WAIT_CALLS:
+        return WAIT_CALLS[kind]
+    try:  # a kind newer than this script: its enumerator
+        for f in gdb.lookup_type("enum coop_wait").fields():
+            if f.enumval == kind:
+                return "(%s)" % f.name
+    except (gdb.error, TypeError):
+        pass
+    return "(wait kind %d)" % kind
+
+
+def _wait(task, now):
+    """The Wait column: what a BLOCKED task waits for (the task or group),
+    when its wait ends at the latest, and the cancellation flags of a
+    task that has not ended."""
+    parts = []
+    if _blocked(task):
+        kind, obj = int(task["wait_kind"]), int(task["wait_obj"])
+        if kind == WAIT_JOIN and obj:
+            try:
+                ptr = _lookup_type("struct coop_task").pointer()
+                parts.append("task %d" % int(task["wait_obj"].cast(ptr)["id"]))
+            except gdb.MemoryError:
+                parts.append("task 0x%x" % obj)
+        elif kind == WAIT_GROUP and obj:
+            parts.append("group 0x%x" % obj)
+        elif obj:
+            parts.append("0x%x" % obj)
+        deadline = _wait_deadline(task)
+        if deadline is None:
+            parts.append("until ?")
+        elif deadline != COOP_FOREVER:
+            parts.append(_when(deadline, now))
+        elif kind == WAIT_SLEEP:
+            parts.append("forever")
+    if _state(task) != "DONE" and "cancel" in _fields("struct coop_task"):
+        cancel = int(task["cancel"])
+        if cancel & CANCEL_PENDING:
+            parts.append("cancelled")
+        if cancel & CANCEL_SHIELD:
+            parts.append("shielded")
+    return ", ".join(parts)
+
+
+@contextlib.contextmanager
+def _task_frames(regs):
+    """With gdb's frames made the suspended task's: yields the number of
+    frames of the thread to skip (the task's innermost frame is the next
+    one).  The selected frame is kept."""
+    try:
+        level = gdb.selected_frame().level()
+    except gdb.error:
+        level = 0
+    _unwinder.regs = regs
+    _unwinder.claimed_level = None
+    gdb.invalidate_cached_frames()
+    try:
+        gdb.newest_frame()  # unwinds (and lets the unwinder claim) frame 0
+        yield lambda: _unwinder.claimed_level
+    finally:
+        _unwinder.regs = None
+        _unwinder.claimed_level = None
+        gdb.invalidate_cached_frames()
+        try:
+            _select_level(level)
+        except gdb.error:
+            pass
+
+
+def _coop_source_dir():
+    """The directory of libcoop's sources, from its debug information
+    (for a program linked with it statically), or None."""
+    sym = gdb.lookup_global_symbol("coop_yield") or gdb.lookup_static_symbol("coop_yield")
+    try:
+        return os.path.dirname(sym.symtab.fullname()) + os.sep
+    except (AttributeError, RuntimeError, gdb.error):
+        return None
+
+
+def _in_coop(pc, srcdir):
+    """Whether pc is in libcoop."""
+    lib = gdb.solib_name(pc)
+    if lib is not None:
+        return os.path.basename(lib).startswith("libcoop.")
+    try:
+        symtab = gdb.find_pc_line(pc).symtab
+        return bool(srcdir and symtab and symtab.fullname().startswith(srcdir))
+    except (RuntimeError, gdb.error):
+        return False
+
+
+def _resumes_in(regs):
+    """The innermost function outside libcoop among a suspended task's
+    frames (a yield that took the library's longer path, or one spent
+    in a blocking call, resumes inside it), or None."""
+    if _unwinder is None:
+        return None
+    srcdir = _coop_source_dir()
+    try:
+        with _task_frames(regs) as claimed:
+            frame = gdb.newest_frame()
+            while frame is not None and (claimed() is None or frame.level() <= claimed()):
+                frame = frame.older()
+            for _ in range(64):
+                if frame is None:
+                    return None
+                if not _in_coop(frame.pc(), srcdir):
+                    return frame.name() or "0x%x" % frame.pc()
+                frame = frame.older()
+    except gdb.error:
+        return None
+    return None
+
+
 def _where(task, backend):
-    """Where a task is, for the listing."""
+    """Where a task is, for the listing: the call a blocked task is
+    blocked in, else the function a suspended task resumes in."""
     state = _state(task)
     if state == "DONE":
         return "(ended)"
     if state == "RUNNING":
         return "(running)"
+    if _blocked(task):
+        return _wait_call(task)
     if backend is None:
         return ""
     if _fresh(task):
@@ -222,7 +483,12 @@ def _where(task, backend):
         regs = _saved_frame(task)
     except gdb.GdbError:
         return "?"
-    return _symbol_at(regs["rip"] - 1) or "0x%x" % regs["rip"]
+    rip = regs["rip"]
+    if _in_coop(rip, _coop_source_dir()):
+        name = _resumes_in(regs)
+        if name:
+            return name
+    return _symbol_at(rip - 1) or "0x%x" % rip
 
 
 class CoopPrefix(gdb.Command):
@@ -239,9 +505,35 @@ Usage: coop tasks [CONTEXT]
 
 Lists the tasks of the context the selected thread is running (inside
 coop_run), or of CONTEXT (an expression of type struct coop_context *), or
-of $coop_context when that is set: id, state, usable stack size, name and
-where a suspended task will resume.  `*' marks the task the selected thread
-is running.  Needs libcoop's debug information."""
+of $coop_context when that is set, one line each:
+
+  Id     the task's id (`coop bt ID` prints its backtrace); `*' marks the
+         task the selected thread is running
+  State  READY (runnable: not started yet, suspended in coop_yield, or
+         woken from a blocking call and not yet resumed), RUNNING,
+         BLOCKED (suspended in a blocking call) or DONE (not yet joined)
+  Stack  its usable stack size
+  Name   its name
+  Wait   for a BLOCKED task, what it waits for: `task ID' (coop_join) or
+         `group ADDRESS' (coop_group_wait); then when its wait ends at the
+         latest (the call's own deadline or the task's ambient one,
+         whichever is earlier): `in 1.500s', `overdue 2.000ms' (passed,
+         the task not yet woken), `forever' (a sleep with no deadline;
+         nothing for a join or group wait with none); from a core file,
+         which has no clock, `until 1234.500s', the deadline itself (a
+         CLOCK_MONOTONIC time: coop_now() / 1e9, to the millisecond).
+         For any task not ended: `cancelled' (a cancellation was
+         requested) and `shielded' (its shield is up).
+  Where  for a BLOCKED task, the call it is blocked in (coop_join, which
+         coop_join_until is too, coop_sleep_until, coop_group_wait); for
+         a suspended READY one, the innermost function outside libcoop it
+         resumes in (the caller of coop_yield or of the call it was woken
+         from; not with the ucontext backend); `(not started) FUNCTION',
+         `(running)', `(ended)'.
+
+The time left is computed from the inferior's CLOCK_MONOTONIC: gdb's own
+clock for a local process, a call of coop_now() for a remote one.  Needs
+libcoop's debug information."""
 
     def __init__(self, name="coop tasks"):
         super().__init__(name, gdb.COMMAND_STACK, gdb.COMPLETE_EXPRESSION)
@@ -254,14 +546,36 @@ is running.  Needs libcoop's debug information."""
             self_ptr = int(_tls("coop__self"))
         except gdb.GdbError:
             self_ptr = 0
-        gdb.write("context 0x%x: %d task%s\n" % (int(ctx), len(tasks), "" if len(tasks) == 1 else "s"))
-        if not tasks:
-            return
-        gdb.write("  %6s  %-8s %10s  %-*s  %s\n" % ("Id", "State", "Stack", 20, "Name", "Where"))
+        now, no_clock = _now()
+        rows = []
         for t in tasks:
-            gdb.write("%s %6d  %-8s %10d  %-*s  %s\n" % (
-                "*" if int(t) == self_ptr else " ", int(t["id"]), _state(t),
-                int(t["stack_size"]), 20, '"%s"' % _name(t), _where(t, backend)))
+            rows.append(("*" if int(t) == self_ptr else " ", int(t["id"]), _state(t),
+                         int(t["stack_size"]), '"%s"' % _name(t), _wait(t, now),
+                         _where(t, backend)))
+        note = ""
+        if now is None and any("until " in r[5] for r in rows):
+            note = " (%s: `until' gives CLOCK_MONOTONIC deadlines)" % no_clock
+        gdb.write("context 0x%x: %d task%s%s\n" % (
+            int(ctx), len(tasks), "" if len(tasks) == 1 else "s", note))
+        if not rows:
+            return
+        id_w = max([len("Id")] + [len(str(r[1])) for r in rows])
+        stack_w = max([len("Stack")] + [len(str(r[3])) for r in rows])
+        name_w = max([len("Name")] + [len(r[4]) for r in rows])
+        wait_w = max(len(r[5]) for r in rows)
+        if wait_w:  # a Wait column only when some task has something to show
+            wait_w = max(wait_w, len("Wait"))
+
+        def line(mark, tid, state, stack, name, wait, where):
+            text = "%s %*s  %-7s  %*s  %-*s  " % (mark, id_w, tid, state, stack_w, stack,
+                                                  name_w, name)
+            if wait_w:
+                text += "%-*s  " % (wait_w, wait)
+            return (text + where).rstrip() + "\n"
+
+        gdb.write(line(" ", "Id", "State", "Stack", "Name", "Wait", "Where"))
+        for r in rows:
+            gdb.write(line(*r))
 
 
 class _FrameId:
@@ -320,7 +634,9 @@ Usage: coop bt ID [BT-ARGS...]
 
 Prints the backtrace of task ID (see `coop tasks`) of the context the
 selected thread is running (or of $coop_context), from where it
-suspended itself: in coop_yield, coop_join, or before its first run.
+suspended itself: in coop_yield, in a blocking call (coop_join,
+coop_join_until, coop_sleep_until, coop_group_wait: its innermost frames
+are the library's wait path, coop__wait), or before its first run.
 BT-ARGS are passed on to `backtrace` (e.g. `full`, `-5`).  Works on a live
 process and on a core file; needs libcoop's debug information and the
 x86-64 assembly backend."""
@@ -368,25 +684,9 @@ x86-64 assembly backend."""
 
     @staticmethod
     def _backtrace(regs, bt_args):
-        try:
-            level = gdb.selected_frame().level()
-        except gdb.error:
-            level = 0
-        _unwinder.regs = regs
-        _unwinder.claimed_level = None
-        gdb.invalidate_cached_frames()
-        try:
-            gdb.newest_frame()  # unwinds (and lets the unwinder claim) frame 0
+        with _task_frames(regs) as claimed:
             out = gdb.execute(" ".join(["backtrace"] + bt_args), to_string=True)
-            skip = _unwinder.claimed_level
-        finally:
-            _unwinder.regs = None
-            _unwinder.claimed_level = None
-            gdb.invalidate_cached_frames()
-            try:
-                _select_level(level)
-            except gdb.error:
-                pass
+            skip = claimed()
         if skip is None:
             raise gdb.GdbError("coop bt: gdb did not consult the task unwinder; "
                                "is another Python unwinder in the way?")

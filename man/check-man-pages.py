@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check coop's section-3 man pages; run by `meson test man-pages`.
+"""Check coop's man pages (section 3, and section 7 for coop(7)); run by
+`meson test man-pages`.
 
 usage: check-man-pages.py MANDIR MAPFILE
 
@@ -14,7 +15,7 @@ Fails (exit 1) when:
   - rendering a page with `man --warnings -l` (as lintian does) or with
     `groff -man -ww -z` prints anything on stderr, or fails;
   - lexgrog (man-db's whatis parser, used by lintian) cannot parse a page;
-  - coop(3)'s SEE ALSO does not name every other page.
+  - coop(3)'s SEE ALSO does not name every other page, with its section.
 Exits 77 (skipped) when man or groff is missing.
 """
 import os
@@ -91,7 +92,7 @@ def main():
         print("man or groff not found: skipped")
         return 77
 
-    pages = sorted(f for f in os.listdir(mandir) if f.endswith(".3"))
+    pages = sorted(f for f in os.listdir(mandir) if f.endswith((".3", ".7")))
     content = {p: open(os.path.join(mandir, p), encoding="utf-8").read().splitlines()
                for p in pages}
     aliases = {}
@@ -145,18 +146,19 @@ def main():
             fail(f"{p}: NAME must read `name, name \\- description`, not {names[p]!r}")
         if p[:-2] not in listed:
             fail(f"{p}: NAME does not list {p[:-2]}")
-        if not any(re.match(r"^\.TH\s+" + re.escape(p[:-2]) + r"\s+3\s", l, re.I)
+        sec = p[-1]
+        if not any(re.match(r"^\.TH\s+" + re.escape(p[:-2]) + r"\s+" + sec + r"\s", l, re.I)
                    for l in content[p]):
-            fail(f"{p}: no `.TH {p[:-2].upper()} 3 ...` line")
+            fail(f"{p}: no `.TH {p[:-2].upper()} {sec} ...` line")
         if any("\\'" in l for l in content[p] if not l.startswith(".ds")):
             fail(f"{p}: acute accent \\' (write \\(aq for a quote)")
 
     # coop(3) refers to every other page.
     if "coop.3" in content:
-        refs = set(re.findall(r"^\.BR\s+(\S+)\s+\(3\)", "\n".join(content["coop.3"]), re.M))
+        refs = set(re.findall(r"^\.BR\s+(\S+)\s+\(([37])\)", "\n".join(content["coop.3"]), re.M))
         for p in pages:
-            if p != "coop.3" and p[:-2] not in refs:
-                fail(f"coop.3: SEE ALSO does not name {p[:-2]}(3)")
+            if p != "coop.3" and (p[:-2], p[-1]) not in refs:
+                fail(f"coop.3: SEE ALSO does not name {p[:-2]}({p[-1]})")
 
     # (b) render every page as lintian does, from a tree where man3/ is
     # this directory, so that .so requests resolve.

@@ -70,9 +70,30 @@ extern void __tsan_destroy_fiber(void *fiber) __attribute__((weak));
 extern void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
 extern void __tsan_set_fiber_name(void *fiber, const char *name) __attribute__((weak));
 
+#include <stdbool.h>
+
 struct coop_task;
 struct coop_context;
 struct coop__arch_ctx;
+
+/* What a context keeps for the checkers' side of its switches. */
+struct coop__checkers {
+	bool leaving_main;   /* a switch away from the coop_run caller is under way */
+	const void *main_lo; /* the caller's stack bounds, as ASan reports them */
+	size_t main_size;
+	void *tsan_main;     /* TSan: the coop_run caller's fiber (the thread's own) */
+	void *tsan_dead;     /* TSan: an ended task's fiber, destroyed at the next arrival */
+};
+
+/* switch.h, under COOP__HOOK_SANITIZER: the switch from `from` to `next`
+ * (NULL: the coop_run caller), announced to ASan and TSan; `dying`: `from`
+ * never resumes; `fresh`: `next` runs for the first time.  Returns 0 once
+ * `from` is resumed. */
+int coop__checkers_switch(struct coop_context *ctx, struct coop__arch_ctx *from,
+                          struct coop_task *next, bool dying, bool fresh);
+/* First thing after arriving on a task's stack: finish the checkers'
+ * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
+void coop__checkers_arrive(struct coop_context *ctx, void *fake);
 
 /* task.c, under COOP__HOOK_SANITIZER: a task was just spawned / has ended (its
  * function returned or it called coop_exit; it may be freed before the

@@ -18,6 +18,7 @@
 #include <coop/coop.h>
 
 #include "arch/arch.h"
+#include "checkers.h"
 #include "coop-config.h"
 
 #if COOP_HAVE_LIBBSD
@@ -56,13 +57,18 @@ static inline size_t strlcpy(char *dst, const char *src, size_t size)
 enum coop__state {
 	COOP__READY,   /* on the run queue */
 	COOP__RUNNING, /* the current task of its thread */
-	COOP__BLOCKED, /* suspended in coop_join */
+	COOP__BLOCKED, /* suspended in a blocking call (wait.c) */
 	COOP__DONE,    /* ended; result valid until joined */
 	COOP__FREE,    /* a pool slot with no task in it */
 	COOP__NEW,     /* on the run queue, never run: its frame is a fresh one */
 };
 
 struct coop__pool;
+struct coop__waiter;
+
+/* A queue of wait records (wait.h): the tasks waiting on one thing, in the
+ * order they began to wait. */
+TAILQ_HEAD(coop__waitq, coop__waiter);
 
 /* A task.  One on a library stack lives at the top of its pool slot, just
  * above the stack (one allocation, one page for the hot data of a switch);
@@ -83,8 +89,22 @@ struct coop_task {
 	void *(*fn)(void *);              /* the task's function */
 	void *arg;                        /* its argument */
 	void *result;                     /* fn's return value or coop_exit's argument */
-	struct coop_task *joiner;         /* task blocked joining this one, or NULL */
-	struct coop_task *joining;        /* task this one is blocked joining (cycle check) */
+	/* Waiting (wait.c), while BLOCKED: */
+	struct coop__waiter *waits;       /*   its wait records (on its stack), */
+	unsigned nwaits;                  /*   how many */
+	uint32_t timer;                   /*   1 + its timer-heap index, 0: none (time.c) */
+	const void *wait_obj;             /*   the task, group... waited on (introspection) */
+	int wait_result;                  /*   what the wait returns, set by its waker */
+	int timeout_result;               /*   the result if its deadline ends it */
+	unsigned char wait_kind;          /*   COOP_WAIT_* */
+	unsigned char wait_flags;         /*   COOP__WAIT_* */
+	unsigned char cancel;             /* COOP__CANCEL_* (cancel.c) */
+	unsigned char budget_used;        /* calls done without waiting (wait.c, R7) */
+	uint64_t budget_mark;             /*   the switch count when it last spent */
+	int64_t deadline;                 /* its ambient deadline, COOP_FOREVER: none */
+	struct coop__waitq joiners;       /* the record of the task joining it */
+	struct coop_group *group;         /* its group, until it ends (group.c) */
+	TAILQ_ENTRY(coop_task) group_link; /*   the group's members */
 	char *stack_lo;                   /* lowest usable stack byte */
 	size_t stack_size;                /* usable bytes from stack_lo */
 	struct coop__pool *pool;          /* the pool owning this slot; NULL: malloc'd */
@@ -119,11 +139,14 @@ struct coop_context {
 	int main_errno;                   /* the coop_run caller's errno while tasks run */
 	struct coop__arch_eh main_eh;     /* its C++ exception state, likewise */
 	bool running;                     /* inside coop_run */
-	bool leaving_main;                /* a switch away from the coop_run caller is under way */
-	const void *main_lo;              /* the caller's stack bounds, as ASan reports them */
-	size_t main_size;
-	void *tsan_main;                  /* TSan: the coop_run caller's fiber (the thread's own) */
-	void *tsan_dead;                  /* TSan: an ended task's fiber, destroyed at the next arrival */
+	int tick;                         /* task switches left before the next event check (R7) */
+	uint32_t epoch;                   /* event checks so far: with tick, a count that
+	                                   * moves at every switch (the budget's mark) */
+	struct coop__timer *timers;       /* the timer heap (time.c): 4-ary, earliest first */
+	uint32_t ntimers;                 /*   entries in use */
+	uint32_t timer_cap;               /*   entries allocated: >= live, reserved at spawn */
+	uint64_t timer_seq;               /*   order of the waits that began (R6 ties) */
+	struct coop__checkers checkers;   /* the sanitizers' switch state (checkers.c) */
 };
 
 /* The running task and context of this thread (NULL outside coop_run). */
@@ -141,117 +164,41 @@ extern unsigned char coop__hooks;
  * and out (cxx.h). */
 #define COOP__HOOK_CXX 0x2u
 
-/* Print "coop: <call>: <what>" on stderr and abort: for misuse that cannot
- * be returned as an error. */
+/* die.c: print "coop: <call>: <what>" on stderr and abort: for misuse
+ * that cannot be returned as an error. */
 __attribute__((noreturn, format(printf, 2, 3)))
 void coop__die(const char *call, const char *fmt, ...);
+/* The task popped from the run queue is not READY, or not of this
+ * context: print one line naming the call and abort. */
+__attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context *ctx,
+                                                      const struct coop__arch_ctx *from,
+                                                      const struct coop_task *next);
+/* The public call a blocked task is suspended in (its wait kind). */
+const char *coop__wait_call(const struct coop_task *t);
 
 /* Read an options struct of `size` bytes (as the caller compiled it) into
  * `ours` (of `ours_size` bytes, zeroed first).  -EINVAL when too small to
  * hold `size`, -E2BIG when it has nonzero bytes we don't know. */
 int coop__opts_copy(void *ours, size_t ours_size, const void *theirs);
 
-/* context.c: scheduling.
- *
- * The run queue is a ring: a circular doubly-linked list, through rq_next
- * and rq_prev, of a context's READY tasks and its RUNNING one, with no
- * head node.  Seen from the running task the ring is the FIFO queue: the
- * task after it runs next, and the place before it is the tail.  So a
- * yield changes no link at all (the next task is self->rq_next, one load
- * from a line the switch touches anyway, where an array or a headed list
- * costs a chain of loads through the context on every switch), and only a
- * task that blocks or ends leaves the ring.  libbsd's <sys/queue.h> lists
- * all have a head node, which the wrap-around would have to skip.
- *
- * While a task of the context runs it is coop__self, the ring's anchor;
- * otherwise ctx->rq is, the task to run first. */
-
-/* Put `t` in the ring just before `at` (at its tail, `at` being the head
- * or the running task); `at` NULL: `t` is the whole ring. */
-static inline void coop__ring_insert(struct coop_task *at, struct coop_task *t)
-{
-	if (!at) {
-		t->rq_next = t->rq_prev = t;
-		return;
-	}
-	t->rq_next = at;
-	t->rq_prev = at->rq_prev;
-	at->rq_prev->rq_next = t;
-	at->rq_prev = t;
-}
-
-/* Take `t` out of the ring; returns the task after it, NULL if it was alone. */
-static inline struct coop_task *coop__ring_remove(struct coop_task *t)
-{
-	struct coop_task *next = t->rq_next;
-
-	if (next == t)
-		return NULL;
-	next->rq_prev = t->rq_prev;
-	t->rq_prev->rq_next = next;
-	return next;
-}
-
-/* `t` takes the place of `self` in the ring (as if put at its tail, just
- * before `self`, and `self` taken out): returns the task after it.  The
- * same as coop__ring_insert then coop__ring_remove, in fewer stores: on
- * the end of every joined task, that was 3 ns of a 33 ns spawn+join. */
-static inline struct coop_task *coop__ring_replace(struct coop_task *self, struct coop_task *t)
-{
-	struct coop_task *next = self->rq_next;
-
-	if (next == self) {
-		t->rq_next = t->rq_prev = t;
-		return t;
-	}
-	t->rq_next = next;
-	t->rq_prev = self->rq_prev;
-	t->rq_prev->rq_next = t;
-	next->rq_prev = t;
-	return next;
-}
-
-/* The running task `self` leaves the ring (it blocks or ends): returns
- * the task to run next, NULL when none is left. */
-static inline struct coop_task *coop__ring_leave(struct coop_task *self)
-{
-	struct coop_task *next = coop__ring_remove(self);
-
-	if (!next)
-		self->ctx->rq = NULL;
-	return next;
-}
-
-/* A new task to the tail of its context's run queue. */
-static inline void coop__ring_add_new(struct coop_task *t)
-{
-	struct coop_context *ctx = t->ctx;
-
-	t->state = COOP__NEW;
-	if (coop__running == ctx && coop__self) {
-		coop__ring_insert(coop__self, t);
-	} else {
-		coop__ring_insert(ctx->rq, t);
-		if (!ctx->rq)
-			ctx->rq = t;
-	}
-}
-/* Suspend the running task, blocked by the caller, and run the next READY
- * task, or return to coop_run's caller if none. */
-void coop__schedule(struct coop_task *self);
-/* First thing after arriving on a task's stack: finish the checkers'
- * switch bookkeeping (`fake`: the arriving context's saved fake stack). */
-void coop__arrive(struct coop_context *ctx, void *fake);
-/* Leave a task that has ended for good (out of the ring already, maybe
- * freed) for `next`, NULL: the coop_run caller.  Not declared noreturn,
- * so that the end of a task can reach it by a jump (a sibling call): the
- * return-stack predictor then still holds the return address of whoever
- * resumes next.  It never returns unless memory is corrupt; callers that
- * continue must abort. */
-void coop__schedule_last(struct coop_context *ctx, struct coop_task *next);
+/* A task group (group.c): its members are the tasks spawned into it that
+ * have not ended. */
+struct coop_group {
+	struct coop_context *ctx;       /* the context it was created in */
+	struct coop__taskq members;     /* through task->group_link, in spawn order */
+	size_t nmembers;
+	struct coop__waitq waiters;     /* tasks in coop_group_wait */
+	bool cancelled;                 /* coop_group_cancel was called */
+};
 
 /* task.c: free a task handle and its stack (the task is not running). */
 void coop__task_free(struct coop_task *t);
+
+/* group.c: task t, being spawned, joins group g (of its context); it
+ * starts cancelled if g was.  t leaves its group as it ends (`wake`: wake
+ * the group's waiters when it was the last) or is freed unended. */
+void coop__group_add(struct coop_task *t, struct coop_group *g);
+void coop__group_leave(struct coop_task *t, bool wake);
 
 /* overflow.c: the SIGSEGV handler naming a task that overflowed into its
  * guard page.  Install it once per process (not for a context created
@@ -259,11 +206,6 @@ void coop__task_free(struct coop_task *t);
  * signal stack at coop_run (once per thread). */
 void coop__overflow_install(unsigned flags);
 void coop__overflow_thread(const struct coop_context *ctx);
-/* The task popped from the run queue is not READY, or not of this
- * context: print one line naming the call and abort. */
-__attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context *ctx,
-                                                      const struct coop__arch_ctx *from,
-                                                      const struct coop_task *next);
 
 /* stack.c */
 /* Round up to whole pages; 0 on overflow. */

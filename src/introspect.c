@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include "coop-private.h"
+#include "timer.h"
+#include "wait.h"
 
 /* Pages asked about per mincore call: a 1 MiB window on 4 KiB pages. */
 #define WINDOW 256
@@ -107,6 +109,12 @@ static const size_t member_end[] = {
 	offsetof(struct coop_task_info, stack_size) + sizeof(((struct coop_task_info *)0)->stack_size),
 	offsetof(struct coop_task_info, stack_used) + sizeof(((struct coop_task_info *)0)->stack_used),
 	offsetof(struct coop_task_info, stack) + sizeof(((struct coop_task_info *)0)->stack),
+	offsetof(struct coop_task_info, wait) + sizeof(((struct coop_task_info *)0)->wait),
+	offsetof(struct coop_task_info, wait_fd) + sizeof(((struct coop_task_info *)0)->wait_fd),
+	offsetof(struct coop_task_info, wait_deadline) +
+		sizeof(((struct coop_task_info *)0)->wait_deadline),
+	offsetof(struct coop_task_info, wait_object) +
+		sizeof(((struct coop_task_info *)0)->wait_object),
 };
 
 /* Write task t into the caller's entry of `size` bytes at `dst`. */
@@ -122,7 +130,18 @@ static void describe(const struct coop_task *t, void *dst, size_t size)
 	info.state = public_state(t->state);
 	info.flags = (t->detached ? COOP_TASK_INFO_DETACHED : 0) |
 	             (t->pool ? 0 : COOP_TASK_INFO_USER_STACK) |
-	             (t->guarded ? COOP_TASK_INFO_GUARDED : 0);
+	             (t->guarded ? COOP_TASK_INFO_GUARDED : 0) |
+	             (t->state != COOP__DONE && (t->cancel & COOP__CANCEL_PENDING)
+	                      ? COOP_TASK_INFO_CANCELLED
+	                      : 0) |
+	             (t->state != COOP__DONE && (t->cancel & COOP__CANCEL_SHIELD)
+	                      ? COOP_TASK_INFO_SHIELDED
+	                      : 0);
+	/* What a blocked task waits in, and until when. */
+	info.wait = t->state == COOP__BLOCKED ? t->wait_kind : COOP_WAIT_NONE;
+	info.wait_fd = -1;
+	info.wait_deadline = t->state == COOP__BLOCKED ? coop__timer_of(t) : COOP_FOREVER;
+	info.wait_object = t->state == COOP__BLOCKED ? t->wait_obj : NULL;
 	info.stack_size = t->stack_size;
 	info.stack = t->stack_lo;
 	/* A caller's buffer may share its pages with anything (static data,

@@ -332,34 +332,3 @@ void coop__overflow_thread(const struct coop_context *ctx)
 out:
 	errno = saved;
 }
-
-/* ------------------------------------------------------ loud misuse -- */
-
-void coop__bad_resume(const struct coop_context *ctx, const struct coop__arch_ctx *from,
-                      const struct coop_task *next)
-{
-	static const char *const states[] = {"READY", "RUNNING", "BLOCKED", "DONE", "FREE", "NEW"};
-	const struct coop_task *self = coop__self;
-	const char *call, *what;
-
-	/* Which public call is switching: the coop_run caller, an ending
-	 * task, one blocking in coop_join, or one yielding. */
-	if (from == &ctx->main)
-		call = "coop_run";
-	else if (from == &ctx->graveyard)
-		call = "coop_exit";
-	else if (self && self->state == COOP__BLOCKED)
-		call = "coop_join";
-	else
-		call = "coop_yield";
-	if (next->ctx != ctx)
-		coop__die(call, "run queue of context %p corrupted: task %p belongs to context %p",
-		          (const void *)ctx, (const void *)next, (const void *)next->ctx);
-	what = (unsigned)next->state < sizeof(states) / sizeof(states[0]) ? states[next->state]
-	                                                                   : "invalid";
-	if (next->state == COOP__DONE)
-		coop__die(call, "switching into task %llu \"%s\", which has finished (run queue corrupted)",
-		          (unsigned long long)next->id, next->name);
-	coop__die(call, "run queue of context %p corrupted: task %llu \"%s\" is %s, not READY",
-	          (const void *)ctx, (unsigned long long)next->id, next->name, what);
-}

@@ -10,11 +10,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "checkers.h"
-#include "coop-private.h"
+#include "timer.h"
+#include "wait.h"
 
 /* The end of a task, inlined into both ways a task ends.  It finishes by
- * jumping to coop__schedule_last and never comes back. */
+ * jumping to coop__switch_last and never comes back. */
 static inline __attribute__((always_inline)) void task_end(struct coop_task *self, void *result);
 
 static void task_entry(void *p)
@@ -22,7 +22,7 @@ static void task_entry(void *p)
 	struct coop_task *self = p;
 
 	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
-		coop__arrive(self->ctx, NULL);
+		coop__checkers_arrive(self->ctx, NULL);
 	task_end(self, self->fn(self->arg));
 }
 
@@ -35,8 +35,13 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->fn = fn;
 	t->arg = arg;
 	t->result = NULL;
-	t->joiner = NULL;
-	t->joining = NULL;
+	t->nwaits = 0;
+	t->timer = 0;
+	t->cancel = 0;
+	t->budget_used = 0;
+	t->deadline = COOP_FOREVER;
+	TAILQ_INIT(&t->joiners);
+	t->group = NULL;
 	t->id = ctx->next_id++;
 	t->saved_errno = 0;
 	t->eh = (struct coop__arch_eh){0}; /* no C++ exception yet (cxx.h) */
@@ -45,7 +50,8 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 		coop__checkers_spawn(t);
 	LIST_INSERT_HEAD(&ctx->tasks, t, all);
 	ctx->live++;
-	coop__ring_add_new(t);
+	t->state = COOP__NEW;
+	coop__ring_push(t);
 	if (out)
 		*out = t;
 	coop__arch_make(&t->arch, t->stack_lo, t->stack_size, task_entry, t);
@@ -65,6 +71,8 @@ static __attribute__((noinline)) int spawn_opts(struct coop_context *ctx, struct
 		return rc;
 	if (o.stack_size && (rc = coop__stack_size_check(o.stack_size)) < 0)
 		return rc;
+	if (o.group && o.group->ctx != ctx)
+		return -EXDEV;
 	if (o.stack)
 		rc = coop__stack_user_task(o.stack, o.stack_size, &t);
 	else
@@ -72,7 +80,10 @@ static __attribute__((noinline)) int spawn_opts(struct coop_context *ctx, struct
 	if (rc < 0)
 		return rc;
 	strlcpy(t->name, o.name ? o.name : "", sizeof(t->name));
-	return spawn_init(ctx, t, out, fn, arg);
+	spawn_init(ctx, t, out, fn, arg);
+	if (o.group)
+		coop__group_add(t, o.group);
+	return 0;
 }
 
 COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, void *(*fn)(void *),
@@ -83,6 +94,10 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 
 	if (!ctx || !fn)
 		return -EINVAL;
+	/* Its timer-heap entry, so that no wait of it fails for memory. */
+	if (COOP_UNLIKELY(ctx->live >= ctx->timer_cap) &&
+	    (rc = coop__timer_reserve(ctx, ctx->live + 1)) < 0)
+		return rc;
 	if (opts)
 		return spawn_opts(ctx, out, fn, arg, opts);
 	if ((rc = coop__stack_task(ctx, ctx->stack_size, &t)) < 0)
@@ -96,9 +111,14 @@ void coop__task_free(struct coop_task *t)
 	struct coop_context *ctx = t->ctx;
 
 	/* Only coop_context_destroy frees a task that has not ended; it
-	 * empties the run queue first. */
-	if (t->state != COOP__DONE)
+	 * empties the run queue first, and never resumes it. */
+	if (t->state != COOP__DONE) {
 		ctx->live--;
+		if (t->state == COOP__BLOCKED)
+			coop__wait_unlink(t);
+		if (t->group)
+			coop__group_leave(t, false);
+	}
 	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
 		coop__checkers_free(t);
 	LIST_REMOVE(t, all);
@@ -120,24 +140,31 @@ static __attribute__((noinline)) void task_end_rare(struct coop_task *self,
 		LIST_REMOVE(self, all);
 		coop__stack_release(ctx, self);
 	}
-	coop__schedule_last(ctx, next);
+	coop__switch_last(ctx, next);
 }
 
 static inline __attribute__((always_inline)) void task_end(struct coop_task *self, void *result)
 {
 	struct coop_context *ctx = self->ctx;
+	struct coop__waiter *w;
 	struct coop_task *next;
 
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_exit", self);
+	/* Whatever this wakes is queued while it is still in the ring. */
+	coop__tick_down(ctx);
 	self->result = result;
 	self->state = COOP__DONE;
 	ctx->live--;
+	if (COOP_UNLIKELY(self->group != NULL))
+		coop__group_leave(self, true);
 	/* Its joiner, if any, becomes READY: at the tail of the run queue,
 	 * which is where this task leaves the ring. */
-	if (self->joiner) {
-		self->joiner->state = COOP__READY;
-		next = coop__ring_replace(self, self->joiner);
+	if ((w = TAILQ_FIRST(&self->joiners))) {
+		struct coop_task *joiner = w->task;
+
+		coop__wait_end(joiner, 0);
+		next = coop__ring_replace(self, joiner);
 	} else {
 		next = coop__ring_leave(self);
 	}
@@ -145,7 +172,7 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 	if (COOP_UNLIKELY((coop__hooks & COOP__HOOK_SANITIZER) | self->detached))
 		task_end_rare(self, ctx, next);
 	else
-		coop__schedule_last(ctx, next);
+		coop__switch_last(ctx, next);
 }
 
 COOP_EXPORT void coop_exit(void *result)
@@ -158,41 +185,64 @@ COOP_EXPORT void coop_exit(void *result)
 	coop__die("coop_exit", "a finished task was resumed");
 }
 
-COOP_EXPORT int coop_join(struct coop_task *task, void **result)
+COOP_EXPORT int coop_join_until(struct coop_task *task, void **result, int64_t deadline)
 {
 	struct coop_task *self = coop__self;
-	struct coop_task *t;
+	const struct coop_task *t;
+	int rc;
 
-	if (!task || task->detached || task->joiner)
+	/* A7.1: the arguments (joining itself is -EDEADLK even while
+	 * another task joins the caller), then outside a task, then a
+	 * pending cancellation, then the join. */
+	if (!task || deadline < COOP_FOREVER)
 		return -EINVAL;
-	if (task == self)
-		return -EDEADLK;
 	/* From a task, only its own context's tasks, ended or not: the answer
 	 * does not depend on how far the other context got. */
 	if (self && self->ctx != task->ctx)
 		return -EINVAL;
-	if (task->state != COOP__DONE) {
-		if (!self)
+	if (task->detached)
+		return -EINVAL;
+	if (task == self)
+		return -EDEADLK;
+	if (!TAILQ_EMPTY(&task->joiners))
+		return -EINVAL;
+	if (!self) {
+		if (task->state != COOP__DONE)
 			return -EAGAIN;
-		/* Waiting on a task that (transitively) waits on us never ends. */
-		for (t = task->joining; t; t = t->joining)
-			if (t == self)
-				return -EDEADLK;
-		task->joiner = self;
-		self->joining = task;
-		self->state = COOP__BLOCKED;
-		coop__schedule(self);
-		self->joining = NULL;
+	} else {
+		if ((rc = coop__cancel_point(self)) < 0)
+			return rc;
+		if (task->state != COOP__DONE) {
+			struct coop__waiter w = {.q = &task->joiners};
+
+			/* Waiting on a task that (transitively) waits on us
+			 * never ends. */
+			for (t = task; t->state == COOP__BLOCKED && t->wait_kind == COOP_WAIT_JOIN;) {
+				t = t->wait_obj;
+				if (t == self)
+					return -EDEADLK;
+			}
+			if ((rc = coop__wait(self, &w, 1, COOP_WAIT_JOIN, task, deadline, 0)) < 0)
+				return rc;
+			self = NULL; /* it waited: no budget spent */
+		}
 	}
 	if (result)
 		*result = task->result;
 	coop__task_free(task);
+	if (self)
+		coop__spent(self);
 	return 0;
+}
+
+COOP_EXPORT int coop_join(struct coop_task *task, void **result)
+{
+	return coop_join_until(task, result, COOP_FOREVER);
 }
 
 COOP_EXPORT int coop_detach(struct coop_task *task)
 {
-	if (!task || task->detached || task->joiner)
+	if (!task || task->detached || !TAILQ_EMPTY(&task->joiners))
 		return -EINVAL;
 	if (task->state == COOP__DONE)
 		coop__task_free(task);

@@ -8,8 +8,9 @@ Fails (exit 1, one line per problem) when
   - the library exports a symbol the version script does not list (a leak),
     or at a version other than the script's node;
   - the version script lists a name the library does not export;
-  - <coop/coop.h> declares a coop_ function the version script does not
-    list, or the script lists one the header does not declare;
+  - <coop/coop.h> declares a coop_ function (not a static inline one) the
+    version script does not list, or the script lists one the header does
+    not declare;
   - a listed name has no man page MANDIR/<name>.3.
 """
 import re
@@ -39,7 +40,7 @@ def version_script(path):
     """(nodes, {name: node}) of the globals of a GNU version script."""
     text = re.sub(r'/\*.*?\*/', '', open(path).read(), flags=re.S)
     names, nodes = {}, []
-    for node, body in re.findall(r'([\w.]+)\s*{(.*?)}\s*[\w\s]*;', text, flags=re.S):
+    for node, body in re.findall(r'([\w.]+)\s*{(.*?)}\s*[\w.\s]*;', text, flags=re.S):
         nodes.append(node)
         glob = re.search(r'global:(.*?)(local:|$)', body, flags=re.S)
         for name in re.findall(r'([A-Za-z_]\w*)\s*;', glob.group(1) if glob else ''):
@@ -48,9 +49,11 @@ def version_script(path):
 
 
 def declared(header):
-    """coop_ functions the public header declares."""
+    """coop_ functions the public header declares (static inline ones are
+    not exported: they are compiled into the caller)."""
     text = re.sub(r'/\*.*?\*/', '', open(header).read(), flags=re.S)
-    return set(re.findall(r'\b(coop_\w+)\s*\(', text))
+    inline = set(re.findall(r'\bstatic\s+inline\s+[^;{(]*?\b(coop_\w+)\s*\(', text))
+    return set(re.findall(r'\b(coop_\w+)\s*\(', text)) - inline
 
 
 def main():

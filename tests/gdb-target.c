@@ -3,17 +3,30 @@
  * every state and then one of them calls gdb_target_stop(), where the
  * test's breakpoint is:
  *
- *   1 "sleeper"  READY    suspended in coop_yield() under sleeper_inner()
- *   2 "waiter"   BLOCKED  suspended in coop_join(3)
- *   3 "spinner"  READY    suspended in coop_yield() under spinner_main()
- *   4 "quitter"  DONE     returned at once, never joined
- *   5 "stopper"  RUNNING  in gdb_target_stop()
- *   6 "newborn"  READY    spawned by the stopper, not started yet
+ *   1 "sleeper"   READY    suspended in coop_yield() under sleeper_inner()
+ *   2 "waiter"    BLOCKED  in coop_join(3), no deadline
+ *   3 "spinner"   READY    suspended in coop_yield() under spinner_main()
+ *   4 "quitter"   DONE     returned at once, never joined
+ *   5 "stopper"   RUNNING  in gdb_target_stop()
+ *   6 "napper"    BLOCKED  in coop_sleep_until(), 1000 s ahead; the member
+ *                          of gdb_target_group
+ *   7 "grouper"   BLOCKED  in coop_group_wait(gdb_target_group, COOP_FOREVER)
+ *                          under an ambient deadline 3000 s ahead
+ *   8 "stubborn"  BLOCKED  in coop_join_until(6), 2000 s ahead; cancelled
+ *                          (before it started) and shielded
+ *   9 "dozer"     READY    woken, not yet resumed: cancelled by the stopper
+ *                          in coop_sleep_until(COOP_FOREVER) (its saved
+ *                          frame is in the library's wait path)
+ *  10 "newborn"   READY    spawned by the stopper, not started yet
  *
- * After the breakpoint everything runs to its end and the program exits
- * with 0, so the test can also just let it finish.  With GDB_TARGET_ABORT
- * set in its environment it aborts there instead, for a core file.
+ * The stopper spawns 6 to 10, so that the 5 spawned by main() are all
+ * there is before coop_run, and lets 6 to 9 block before it stops.
+ * After the breakpoint everything runs to its end (the stopper cancels
+ * the napper, which ends the other waits) and the program exits with 0,
+ * so the test can also just let it finish.  With GDB_TARGET_ABORT set in
+ * its environment it aborts there instead, for a core file.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,7 +34,9 @@
 
 static volatile int stopped; /* gdb_target_stop() has returned */
 struct coop_context *gdb_target_ctx; /* for `set $coop_context = gdb_target_ctx` */
-static struct coop_task *spinner;
+struct coop_group *gdb_target_group; /* the napper's group, the grouper waits on */
+static struct coop_task *spinner, *napper;
+static volatile int blocking; /* tasks 6 to 9 about to block (a wait blocks at once) */
 
 /* The breakpoint.  noinline and an asm barrier: it must stay a frame. */
 __attribute__((noinline)) void gdb_target_stop(void);
@@ -68,6 +83,49 @@ __attribute__((noinline)) static void *waiter_main(void *arg)
 	return arg;
 }
 
+/* In coop_sleep_until until the stopper cancels it. */
+__attribute__((noinline)) static void *napper_main(void *arg)
+{
+	int rc;
+
+	blocking++;
+	rc = coop_sleep_until(coop_deadline_in(1000 * COOP_SEC));
+	if (rc != -ECANCELED)
+		check(rc < 0 ? rc : -1, "coop_sleep_until (not cancelled)");
+	return arg;
+}
+
+/* In coop_group_wait until the napper ends. */
+__attribute__((noinline)) static void *grouper_main(void *arg)
+{
+	check(coop_set_deadline(coop_deadline_in(3000 * COOP_SEC), NULL), "coop_set_deadline");
+	blocking++;
+	check(coop_group_wait(gdb_target_group, COOP_FOREVER), "coop_group_wait");
+	return arg;
+}
+
+/* Cancelled before it started, shielded: in coop_join_until until the
+ * napper ends. */
+__attribute__((noinline)) static void *stubborn_main(void *arg)
+{
+	check(coop_shield(1), "coop_shield");
+	blocking++;
+	check(coop_join_until(napper, NULL, coop_deadline_in(2000 * COOP_SEC)), "coop_join_until");
+	return arg;
+}
+
+/* Asleep for ever, until the stopper cancels it just before it stops. */
+__attribute__((noinline)) static void *dozer_main(void *arg)
+{
+	int rc;
+
+	blocking++;
+	rc = coop_sleep_until(COOP_FOREVER);
+	if (rc != -ECANCELED)
+		check(rc < 0 ? rc : -1, "coop_sleep_until (not cancelled)");
+	return arg;
+}
+
 static void *quitter_main(void *arg)
 {
 	return arg;
@@ -78,13 +136,37 @@ static void *newborn_main(void *arg)
 	return arg;
 }
 
+static struct coop_task *spawn(struct coop_context *ctx, void *(*fn)(void *), const char *name,
+                               struct coop_group *group)
+{
+	struct coop_task_opts o = {.size = sizeof(o), .name = name, .group = group};
+	struct coop_task *t;
+
+	check(coop_spawn(ctx, &t, fn, NULL, &o), "coop_spawn");
+	return t;
+}
+
 static void *stopper_main(void *arg)
 {
+	struct coop_context *ctx = *(struct coop_context **)arg;
 	struct coop_task_opts o = {.size = sizeof(o), .name = "newborn"};
+	struct coop_task *grouper, *stubborn, *dozer;
 
-	check(coop_spawn(*(struct coop_context **)arg, NULL, newborn_main, NULL, &o), "coop_spawn");
+	napper = spawn(ctx, napper_main, "napper", gdb_target_group);
+	grouper = spawn(ctx, grouper_main, "grouper", NULL);
+	stubborn = spawn(ctx, stubborn_main, "stubborn", NULL);
+	dozer = spawn(ctx, dozer_main, "dozer", NULL);
+	check(coop_cancel(stubborn), "coop_cancel");
+	while (blocking < 4)
+		check(coop_yield(), "coop_yield");
+	check(coop_cancel(dozer), "coop_cancel");
+	check(coop_spawn(ctx, NULL, newborn_main, NULL, &o), "coop_spawn");
 	gdb_target_stop();
 	stopped = 1;
+	check(coop_cancel(napper), "coop_cancel");
+	check(coop_join(grouper, NULL), "coop_join");
+	check(coop_join(stubborn, NULL), "coop_join");
+	check(coop_join(dozer, NULL), "coop_join");
 	return NULL;
 }
 
@@ -103,6 +185,7 @@ int main(void)
 
 	check(coop_context_create(&ctx, NULL), "coop_context_create");
 	gdb_target_ctx = ctx;
+	check(coop_group_create(ctx, &gdb_target_group), "coop_group_create");
 	for (i = 0; i < 5; i++) {
 		struct coop_task_opts o = {.size = sizeof(o), .name = tasks[i].name};
 
@@ -113,6 +196,7 @@ int main(void)
 	for (i = 0; i < 5; i++)
 		if (i != 2)
 			check(coop_join(handles[i], NULL), "coop_join");
+	check(coop_group_destroy(gdb_target_group), "coop_group_destroy");
 	coop_context_destroy(ctx);
 	return 0;
 }

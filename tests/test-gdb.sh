@@ -25,6 +25,10 @@ target=${1:?$usage}
 script=${2:?$usage}
 backend=${3:-asm}
 sanitize=${4:-none}
+# meson gives the target relative to the build directory; the core file
+# case runs it from elsewhere.
+case $target in /*) ;; *) target=$PWD/$target ;; esac
+case $script in /*) ;; *) script=$PWD/$script ;; esac
 
 # Under `meson test --wrapper=valgrind` (as .ci/run does) this shell is
 # valgrind's client: skip, by exec, so that valgrind's exit-time leak check
@@ -83,32 +87,87 @@ section() { # file name
 	sed -n "/^@$2\$/,/^@/p" "$1"
 }
 
+# The deadlines of tasks 6 to 8 (in the listing `part`) are 1000, 3000
+# and 2000 s from when each began to wait, a moment apart: their
+# differences must be 2000 and 1000 s, to the second.
+check_deadlines() { # label part
+	local times
+	times=$(sed -En 's/^ +([678]) +BLOCKED .*(in|until) ([0-9]+)\.[0-9]{3}s.*/\1 \3/p' "$2" |
+		sort -n | awk '{ printf "%s ", $2 }')
+	if awk -v t="$times" 'BEGIN {
+		if (split(t, s, " ") != 3) exit 1
+		d7 = s[2] - s[1]; d8 = s[3] - s[1]
+		exit !(d7 >= 1999 && d7 <= 2001 && d8 >= 999 && d8 <= 1001) }'; then
+		echo "ok: $1: the deadlines of tasks 6 to 8 are 1000 s apart as set"
+	else
+		echo "FAIL: $1: the deadlines of tasks 6 to 8 (s: $times) are not 1000, 3000, 2000 s ahead"
+		failures=$((failures + 1))
+	fi
+}
+
 # The checks every transcript (live or core) must pass.
 check_transcript() { # label file
 	local label=$1 file=$2 part
 	part=$tmp/part
+	local group in6 in7 in8
 	section "$file" tasks >"$part"
-	expect "$label: coop tasks lists 6 tasks" "$part" 'context 0x[0-9a-f]+: 6 tasks'
+	expect "$label: coop tasks lists 10 tasks" "$part" 'context 0x[0-9a-f]+: 10 tasks'
 	expect "$label: task 1 READY sleeper" "$part" '^ +1 +READY +[0-9]+ +"sleeper"'
 	expect "$label: task 2 BLOCKED waiter" "$part" '^ +2 +BLOCKED +[0-9]+ +"waiter"'
 	expect "$label: task 3 READY spinner" "$part" '^ +3 +READY +[0-9]+ +"spinner"'
 	expect "$label: task 4 DONE quitter" "$part" '^ +4 +DONE +[0-9]+ +"quitter" +\(ended\)'
 	expect "$label: task 5 RUNNING stopper, marked" "$part" '^\* +5 +RUNNING +[0-9]+ +"stopper"'
-	expect "$label: task 6 READY newborn" "$part" '^ +6 +READY +[0-9]+ +"newborn"'
+	expect "$label: task 6 BLOCKED napper" "$part" '^ +6 +BLOCKED +[0-9]+ +"napper"'
+	expect "$label: task 7 BLOCKED grouper" "$part" '^ +7 +BLOCKED +[0-9]+ +"grouper"'
+	expect "$label: task 8 BLOCKED stubborn" "$part" '^ +8 +BLOCKED +[0-9]+ +"stubborn"'
+	expect "$label: task 9 READY dozer" "$part" '^ +9 +READY +[0-9]+ +"dozer"'
+	expect "$label: task 10 READY newborn" "$part" '^ +10 +READY +[0-9]+ +"newborn"'
+
+	# What the blocked tasks wait for, and until when (every backend):
+	# the time left live, the absolute deadline from a core file (no
+	# clock), which then says so.
+	section "$file" group >"$part.group"
+	expect "$label: gdb prints the group's address" "$part.group" '^group=0x[0-9a-f]+$'
+	group=$(sed -n 's/^group=//p' "$part.group")
+	if [ "$label" = core ]; then
+		in6='until [0-9]+\.[0-9]{3}s' in7=$in6 in8=$in6
+		expect "$label: the listing says its deadlines are absolute" "$part" \
+			'10 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
+	else
+		in6='in 9[0-9]{2}\.[0-9]{3}s' in7='in 29[0-9]{2}\.[0-9]{3}s' in8='in 19[0-9]{2}\.[0-9]{3}s'
+		refuse "$label: the listing has no note about absolute deadlines" "$part" 'no clock'
+	fi
+	expect "$label: task 2 is in coop_join on task 3, no deadline" "$part" \
+		'"waiter" +task 3 +coop_join$'
+	expect "$label: task 6 is in coop_sleep_until, deadline ~1000 s ahead" "$part" \
+		"\"napper\" +${in6} +coop_sleep_until\$"
+	expect "$label: task 7 is in coop_group_wait on the group, ambient deadline ~3000 s ahead" \
+		"$part" \
+		"\"grouper\" +group ${group:-0x[0-9a-f]+}, ${in7} +coop_group_wait\$"
+	expect "$label: task 8 is in coop_join on task 6, deadline ~2000 s ahead, cancelled, shielded" \
+		"$part" \
+		"\"stubborn\" +task 6, ${in8}, cancelled, shielded +coop_join\$"
+	check_deadlines "$label" "$part"
+	expect "$label: task 9, woken, is only cancelled" "$part" '"dozer" +cancelled( |$)'
+	refuse "$label: no flags on the others" "$part" \
+		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|newborn)".*(cancelled|shielded)'
 	if [ "$backend" != asm ]; then
 		section "$file" bt1 >"$part"
 		expect "$label: coop bt says the $backend backend is not supported" "$part" \
 			'not supported on this backend'
 		return
 	fi
-	# Under a sanitizer a switch takes the library's annotated path, not
-	# a tail call: tasks resume in switch_checked first.
+	# Where names the first function outside libcoop a READY task
+	# resumes in.  Under a sanitizer a switch takes the library's
+	# annotated path, not a tail call (switch_checked, should gdb fail
+	# to unwind out of it).
 	local lib=
 	[ "$sanitize" = none ] || lib='switch_checked|'
 	expect "$label: task 1 resumes in sleeper_inner" "$part" "\"sleeper\" +(${lib}sleeper_inner)\$"
-	expect "$label: task 2 resumes in coop_join" "$part" "\"waiter\" +(${lib}coop_join)\$"
 	expect "$label: task 3 resumes in spinner_main" "$part" "\"spinner\" +(${lib}spinner_main)\$"
-	expect "$label: task 6 has not started" "$part" '"newborn" +\(not started\) newborn_main'
+	expect "$label: task 9 (woken in the library's wait path) resumes in dozer_main" "$part" \
+		'"dozer" +cancelled +dozer_main$'
+	expect "$label: task 10 has not started" "$part" '"newborn" +\(not started\) newborn_main'
 
 	section "$file" bt1 >"$part"
 	sed -n '/^task 1 /{n;p;}' "$part" >"$part.first"
@@ -129,20 +188,41 @@ check_transcript() { # label file
 		'^#0 +0x[0-9a-f]+ in '
 	refuse "$label: coop bt 3 full: none of the thread's frames" "$part" 'gdb_target_stop'
 
+	# Every blocked task: from the wait path out through the call to
+	# the task's function.
+	section "$file" bt6 >"$part"
+	sed -n '/^task 6 /{n;p;}' "$part" >"$part.first"
+	expect "$label: coop bt 6 starts at frame #0 of the task" "$part.first" '^#0 +0x[0-9a-f]+ in '
+	expect "$label: coop bt 6 is in coop_sleep_until" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_sleep_until'
+	expect "$label: coop bt 6 shows napper_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in napper_main'
+	expect "$label: coop bt 6 ends at the task's start" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop(__|\.)arch_start'
+	refuse "$label: coop bt 6 shows none of the thread's own frames" "$part" 'gdb_target_stop|stopper_main'
+	section "$file" bt7 >"$part"
+	expect "$label: coop bt 7 is in coop_group_wait" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_group_wait'
+	expect "$label: coop bt 7 shows grouper_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in grouper_main'
+	section "$file" bt8 >"$part"
+	expect "$label: coop bt 8 is in coop_join_until" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_join_until'
+	expect "$label: coop bt 8 shows stubborn_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stubborn_main'
+
+	section "$file" bt9 >"$part"
+	expect "$label: coop bt 9 is in coop_sleep_until" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_sleep_until'
+	expect "$label: coop bt 9 shows dozer_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in dozer_main'
+
 	section "$file" bt4 >"$part"
 	expect "$label: coop bt 4 says the task ended" "$part" 'task 4 "quitter" has ended'
 	section "$file" bt5 >"$part"
 	expect "$label: coop bt 5 is the thread's bt" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
-	section "$file" bt6 >"$part"
-	expect "$label: coop bt 6 says it has not started" "$part" \
-		'task 6 "newborn" has not started yet: it will run newborn_main'
-	section "$file" bt9 >"$part"
-	expect "$label: coop bt 9: no such task" "$part" 'has no task 9'
+	section "$file" bt10 >"$part"
+	expect "$label: coop bt 10 says it has not started" "$part" \
+		'task 10 "newborn" has not started yet: it will run newborn_main'
+	section "$file" bt11 >"$part"
+	expect "$label: coop bt 11: no such task" "$part" 'has no task 11'
 	section "$file" after >"$part"
 	expect "$label: the selected frame is kept" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stopper_main'
 	expect "$label: the thread's own bt is intact afterwards" "$part" \
 		'^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
-	refuse "$label: ... with none of the task's frames" "$part" 'sleeper|spinner|waiter'
+	refuse "$label: ... with none of the task's frames" "$part" \
+		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer'
 }
 
 # From a frame other than the innermost, which `coop bt` must leave
@@ -150,13 +230,18 @@ check_transcript() { # label file
 commands=(
 	-ex 'frame function stopper_main'
 	-ex 'echo @tasks\n' -ex 'coop tasks'
+	-ex 'echo @group\n' -ex 'printf "group=%p\n", gdb_target_group'
 	-ex 'echo @bt1\n' -ex 'coop bt 1'
 	-ex 'echo @bt2\n' -ex 'coop bt 2'
 	-ex 'echo @bt3full\n' -ex 'coop bt 3 full'
 	-ex 'echo @bt4\n' -ex 'coop bt 4'
 	-ex 'echo @bt5\n' -ex 'coop bt 5'
 	-ex 'echo @bt6\n' -ex 'coop bt 6'
+	-ex 'echo @bt7\n' -ex 'coop bt 7'
+	-ex 'echo @bt8\n' -ex 'coop bt 8'
 	-ex 'echo @bt9\n' -ex 'coop bt 9'
+	-ex 'echo @bt10\n' -ex 'coop bt 10'
+	-ex 'echo @bt11\n' -ex 'coop bt 11'
 	-ex 'echo @after\n' -ex 'frame' -ex 'bt'
 	-ex 'echo @end\n'
 )

@@ -17,6 +17,19 @@
 #error "COOP_VERSION_* missing or wrong"
 #endif
 
+/* Options structs grow only past their last release's sizeof, never into
+ * its tail padding (a field there would be passed with the old size and
+ * ignored by an old library instead of refused): coop 1.1's fields, against
+ * 1.0's structs as this target lays them out. */
+struct coop_task_opts_1_0 {
+	size_t size;
+	size_t stack_size;
+	void *stack;
+	const char *name;
+};
+typedef char task_opts_1_1_past_1_0
+	[offsetof(struct coop_task_opts, group) >= sizeof(struct coop_task_opts_1_0) ? 1 : -1];
+
 /* coop_exit() is declared noreturn: a noreturn function ending in it gets
  * no "noreturn function does return" warning (an error here). */
 static COOP_NORETURN void finish(void *result)
@@ -51,7 +64,8 @@ static void compat_task(void)
 int main(void)
 {
 	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = COOP_STACK_SIZE_DEFAULT};
-	struct coop_task_opts topts = {sizeof(topts), COOP_STACK_SIZE_MIN, NULL, "x"};
+	/* Every member, positionally (1.1 appended `group`). */
+	struct coop_task_opts topts = {sizeof(topts), COOP_STACK_SIZE_MIN, NULL, "x", NULL};
 	struct coop_context *ctx = NULL;
 	char name[COOP_TASK_NAME_MAX + 1];
 	int fail = 0;

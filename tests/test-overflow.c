@@ -38,6 +38,7 @@
 
 #include "checkers.h"
 #include "coop-private.h"
+#include "ring.h"
 #include "test-common.h"
 
 /* Under valgrind the wild write is itself an error, so a child that ends

@@ -12,6 +12,7 @@
 #define COOP_COOP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <coop/version.h>
 
@@ -35,6 +36,9 @@ struct coop_context;
 /* A task handle: valid until coop_join() returns 0 for it, or until it ends
  * once detached, or until its context is destroyed. */
 struct coop_task;
+/* A task group (coop_group_create(3)): tasks spawned into it can be waited
+ * for and cancelled together.  (coop 1.1) */
+struct coop_group;
 
 /* Default usable stack size of a task (a guard page is added below it). */
 #define COOP_STACK_SIZE_DEFAULT ((size_t)256 * 1024)
@@ -65,6 +69,8 @@ struct coop_task_opts {
 	size_t stack_size; /* usable stack bytes; 0: the context's default */
 	void *stack;       /* caller-owned buffer of stack_size bytes, or NULL */
 	const char *name;  /* copied; NULL: no name */
+	/* coop 1.1 (appended past 1.0's sizeof): */
+	struct coop_group *group; /* spawn into this group; NULL: none */
 };
 
 /* Create a scheduler; opts may be NULL. */
@@ -95,13 +101,23 @@ const char *coop_version(void);
 enum coop_task_state {
 	COOP_TASK_READY = 0,   /* on the run queue (also a task that has not started) */
 	COOP_TASK_RUNNING = 1, /* the task its thread is executing */
-	COOP_TASK_BLOCKED = 2, /* suspended in coop_join() */
+	COOP_TASK_BLOCKED = 2, /* suspended in a blocking call (coop(7)) */
 	COOP_TASK_DONE = 3     /* ended, not yet joined */
 };
 /* coop_task_info.flags */
 #define COOP_TASK_INFO_DETACHED 0x1u   /* detached: freed as it ends */
 #define COOP_TASK_INFO_USER_STACK 0x2u /* runs on a caller-supplied buffer */
 #define COOP_TASK_INFO_GUARDED 0x4u    /* a guard page lies below its stack */
+#define COOP_TASK_INFO_CANCELLED 0x8u  /* a cancellation was requested (coop 1.1) */
+#define COOP_TASK_INFO_SHIELDED 0x10u  /* its shield is up (coop 1.1) */
+/* coop_task_info.wait: what a BLOCKED task waits in (coop 1.1).  Later
+ * parts of 1.1 add the kinds after COOP_WAIT_GROUP. */
+enum coop_wait {
+	COOP_WAIT_NONE = 0,  /* not blocked */
+	COOP_WAIT_JOIN = 1,  /* coop_join_until(): wait_object is the task */
+	COOP_WAIT_SLEEP = 2, /* coop_sleep_until() */
+	COOP_WAIT_GROUP = 9  /* coop_group_wait(): wait_object is the group */
+};
 /* coop_task_info.stack_used when it cannot be measured. */
 #define COOP_STACK_USED_UNKNOWN ((size_t)-1)
 
@@ -116,11 +132,65 @@ struct coop_task_info {
 	size_t stack_size;                 /* usable stack bytes */
 	size_t stack_used;                 /* high-water mark, page granular, or COOP_STACK_USED_UNKNOWN */
 	const void *stack;                 /* lowest usable stack byte (the stack grows down to it) */
+	/* coop 1.1: */
+	int wait;                          /* COOP_WAIT_*: what a BLOCKED task waits in */
+	int wait_fd;                       /* the fd of an fd wait; -1 otherwise */
+	int64_t wait_deadline;             /* effective deadline of the wait; COOP_FOREVER: none */
+	const void *wait_object;           /* the task or group waited on, or NULL */
 };
 
 /* Describe up to n of the context's tasks, in spawn order, into buf; returns
  * how many tasks the context holds (may be more than n). */
 int coop_context_tasks(const struct coop_context *ctx, struct coop_task_info *buf, size_t n);
+
+/* ---- coop 1.1: time and deadlines (coop_now(3), coop_sleep_until(3)) ----
+ * A deadline is an absolute CLOCK_MONOTONIC time in nanoseconds, as
+ * coop_now() returns; every blocking call takes one (coop(7), rule R1). */
+#define COOP_NSEC ((int64_t)1)
+#define COOP_USEC ((int64_t)1000)
+#define COOP_MSEC ((int64_t)1000000)
+#define COOP_SEC ((int64_t)1000000000)
+#define COOP_FOREVER ((int64_t)-1) /* deadline: wait as long as it takes */
+#define COOP_NOWAIT ((int64_t)0)   /* deadline: do not wait (any past time is the same) */
+
+/* CLOCK_MONOTONIC in ns; thread- and async-signal-safe. */
+int64_t coop_now(void);
+/* now + ns, saturating at INT64_MAX; ns <= 0: now.  Never COOP_FOREVER. */
+static inline int64_t coop_deadline_in(int64_t ns)
+{
+	int64_t now = coop_now();
+
+	return ns <= 0 ? now : ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+/* Suspend the calling task until coop_now() >= deadline (0), or until it
+ * is cancelled (-ECANCELED) or its ambient deadline passes (-ETIMEDOUT). */
+int coop_sleep_until(int64_t deadline);
+/* Set the calling task's ambient deadline, which bounds every blocking
+ * call it makes; *old (unless NULL) gets the previous one. */
+int coop_set_deadline(int64_t deadline, int64_t *old);
+
+/* ---- coop 1.1: cancellation (coop_cancel(3)) ---- */
+/* The conventional result of a task that gave up because it was cancelled. */
+#define COOP_CANCELED ((void *)(intptr_t)-1)
+/* Request cancellation: wakes the task from its wait, and every later
+ * blocking call it makes fails with -ECANCELED. */
+int coop_cancel(struct coop_task *task);
+/* 1 if the calling task has a cancellation that would be delivered now, else 0. */
+int coop_cancelled(void);
+/* Hold (1) or release (0) delivery of cancellation to the calling task;
+ * returns the previous state. */
+int coop_shield(int enable);
+/* coop_join() with a deadline. */
+int coop_join_until(struct coop_task *task, void **result, int64_t deadline);
+
+/* ---- coop 1.1: task groups (coop_group_create(3)) ---- */
+int coop_group_create(struct coop_context *ctx, struct coop_group **out);
+int coop_group_destroy(struct coop_group *group);
+/* Wait until no member is left; a cancelled waiter cancels the group and
+ * waits for it. */
+int coop_group_wait(struct coop_group *group, int64_t deadline);
+/* Cancel every member, and every task spawned into the group later. */
+int coop_group_cancel(struct coop_group *group);
 
 #ifdef __cplusplus
 }

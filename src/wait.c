@@ -1,0 +1,147 @@
+/*
+ * wait.c: the wait/wake path (see wait.h), R7's event checks and budget,
+ * and coop_yield, the switch that only gives the others a turn.
+ */
+#include "timer.h"
+#include "wait.h"
+
+int coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
+               const void *obj, int64_t deadline, unsigned flags)
+{
+	struct coop_context *ctx = self->ctx;
+	int timeout_result = (flags & COOP__WAIT_OWN_OK) ? 0 : -ETIMEDOUT;
+	int64_t ambient = self->deadline;
+	unsigned i;
+
+	/* R1: the earlier deadline decides; on a tie, the call's own. */
+	if (ambient != COOP_FOREVER && (deadline == COOP_FOREVER || ambient < deadline)) {
+		deadline = ambient;
+		timeout_result = -ETIMEDOUT;
+	}
+	/* Passed: no wait, no switch (0 is before any coop_now()). */
+	if (deadline != COOP_FOREVER && (deadline == 0 || deadline <= coop_now())) {
+		coop__spent(self);
+		return timeout_result;
+	}
+	/* The event check comes before the task leaves the ring: tasks it
+	 * wakes are queued behind it, as for a yield. */
+	coop__tick_down(ctx);
+	for (i = 0; i < n; i++) {
+		w[i].task = self;
+		TAILQ_INSERT_TAIL(w[i].q, &w[i], link);
+	}
+	self->waits = w;
+	self->nwaits = n;
+	if (deadline != COOP_FOREVER)
+		coop__timer_add(ctx, self, deadline);
+	self->timeout_result = timeout_result;
+	self->wait_kind = (unsigned char)kind;
+	self->wait_flags = (unsigned char)flags;
+	self->wait_obj = obj;
+	self->state = COOP__BLOCKED;
+	coop__switch_from(self, NULL);
+	return self->wait_result;
+}
+
+void coop__wake(struct coop_task *t, int result)
+{
+	coop__wait_end(t, result);
+	coop__ring_push(t);
+}
+
+void coop__cancel_task(struct coop_task *t)
+{
+	if (t->state == COOP__DONE)
+		return;
+	t->cancel |= COOP__CANCEL_PENDING;
+	if (t->state == COOP__BLOCKED && !(t->cancel & COOP__CANCEL_SHIELD) &&
+	    !(t->wait_flags & COOP__WAIT_NOCANCEL))
+		coop__wake(t, -ECANCELED);
+}
+
+void coop__expire(struct coop_context *ctx, int64_t now)
+{
+	while (ctx->ntimers && ctx->timers[0].deadline <= now) {
+		struct coop_task *t = ctx->timers[0].task;
+
+		coop__wake(t, t->timeout_result);
+	}
+}
+
+void coop__events(struct coop_context *ctx)
+{
+	ctx->tick = COOP__EVENT_INTERVAL;
+	ctx->epoch++;
+	if (ctx->ntimers)
+		coop__expire(ctx, coop_now());
+}
+
+/* The budget's mark: a count that moves at every switch of a task, so a
+ * task whose mark is unchanged since it last spent has not waited or
+ * yielded in between (while it runs, nothing else switches). */
+static inline uint64_t switch_mark(const struct coop_context *ctx)
+{
+	return (uint64_t)ctx->epoch << 32 | (uint32_t)ctx->tick;
+}
+
+void coop__spent(struct coop_task *self)
+{
+	uint64_t mark = switch_mark(self->ctx);
+
+	if (self->budget_mark != mark) {
+		self->budget_mark = mark;
+		self->budget_used = 0;
+	}
+	if (COOP_LIKELY(++self->budget_used < COOP__BUDGET))
+		return;
+	/* Spent: events, then a yield (a lone task just continues). */
+	self->budget_used = 0;
+	coop__events(self->ctx);
+	self->state = COOP__READY;
+	coop__switch_from(self, "a blocking call");
+}
+
+/* coop_yield's uncommon cases, the switch counted (ctx->tick): an event
+ * check due, a canary to check, no other task, a NEW one (never run), a
+ * sanitizer to tell, or a bad run queue (the hand-over aborts). */
+static __attribute__((noinline)) int yield_slow(struct coop_task *self)
+{
+	if (self->ctx->tick <= 0)
+		coop__events(self->ctx);
+	self->state = COOP__READY;
+	return coop__switch_from(self, "coop_yield");
+}
+
+/* Past coop_yield's first test (a canary or a hook), the switch not yet
+ * counted: a C++ program's common case, straight (no frame: both ways
+ * out are jumps), or yield_slow. */
+static __attribute__((noinline, aligned(64))) int yield_hooked(struct coop_task *self,
+                                                               struct coop_task *next)
+{
+	if (COOP_LIKELY(--self->ctx->tick != 0) && COOP_LIKELY(coop__hooks == COOP__HOOK_CXX) &&
+	    COOP_LIKELY(!self->canary) && COOP_LIKELY(next->state == COOP__READY))
+		return coop__yield_to(self, next, true); /* alone too: its own state is RUNNING */
+	return yield_slow(self);
+}
+
+/* Aligned to a cache line, so that its common path spans two lines
+ * wherever the linker places it: placed across three, the same code cost
+ * up to 1 ns more a switch (of 6 to 7 ns, on Zen 5). */
+COOP_EXPORT __attribute__((aligned(64))) int coop_yield(void)
+{
+	struct coop_task *self = coop__self, *next;
+
+	if (COOP_UNLIKELY(!self))
+		return -EPERM;
+	/* Any hook (a C++ program's exception state too) goes further, so
+	 * that a C program runs the same instructions as without them;
+	 * the two tests, canary and hooks first, keep the load of
+	 * next->state off the first branch.  R7 adds one decrement and one
+	 * branch: the event check every COOP__EVENT_INTERVAL switches. */
+	next = self->rq_next;
+	if (COOP_UNLIKELY(self->canary | coop__hooks))
+		return yield_hooked(self, next);
+	if (COOP_UNLIKELY(--self->ctx->tick == 0) || COOP_UNLIKELY(next->state != COOP__READY))
+		return yield_slow(self); /* alone too: its own state is RUNNING */
+	return coop__yield_to(self, next, false);
+}

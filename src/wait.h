@@ -1,0 +1,112 @@
+/*
+ * wait.h: the one wait/wake path every blocking call goes through.
+ *
+ * A blocking call builds wait records on the caller's stack, one per
+ * queue it waits in (a joined task's joiners, a group's waiters; later a
+ * channel's receivers...), and calls coop__wait with its deadline.  That
+ * applies the shared rules once for every call: the effective deadline
+ * (R1: the call's own or the task's ambient one, whichever is earlier; a
+ * passed one returns at once without switching), the budget of calls that
+ * complete without waiting (R7), the timer-heap entry, and the switch
+ * away.  A waker ends the wait with coop__wake(task, result): the task
+ * leaves every queue and the heap, gets the result and joins the tail of
+ * the run queue; the waker keeps running (R6).  Whoever comes first
+ * (completion, deadline, cancellation) wins: a task no longer BLOCKED
+ * cannot be woken again (R3).  Cancellation at entry (R2) is the caller's
+ * first step after its argument checks: coop__cancel_point.
+ */
+#ifndef COOP_WAIT_H
+#define COOP_WAIT_H
+
+#include <errno.h>
+
+#include "coop-private.h"
+#include "switch.h"
+#include "timer.h"
+
+/* One queue a blocked task waits in. */
+struct coop__waiter {
+	TAILQ_ENTRY(coop__waiter) link;
+	struct coop__waitq *q;  /* the queue to wait in; NULL once taken out */
+	struct coop_task *task; /* the waiting task */
+};
+
+/* task->cancel */
+#define COOP__CANCEL_PENDING 0x1u /* coop_cancel was called for it */
+#define COOP__CANCEL_SHIELD 0x2u  /* coop_shield(1) */
+
+/* coop__wait flags */
+#define COOP__WAIT_OWN_OK 0x1u   /* its own deadline ending the wait is success (a sleep) */
+#define COOP__WAIT_NOCANCEL 0x2u /* a cancellation does not end it (coop_group_wait) */
+
+/* A blocking call's budget of completions without waiting (R7). */
+#define COOP__BUDGET 128
+
+/* R2: -ECANCELED when the task has a cancellation to deliver, else 0. */
+static inline int coop__cancel_point(const struct coop_task *self)
+{
+	return COOP_UNLIKELY((self->cancel & (COOP__CANCEL_PENDING | COOP__CANCEL_SHIELD)) ==
+	                     COOP__CANCEL_PENDING)
+	               ? -ECANCELED
+	               : 0;
+}
+
+/* Suspend the running task `self` in the `n` queues of `w` (each record's
+ * q set, not yet linked) until a waker ends the wait, or the effective
+ * deadline passes (-ETIMEDOUT, or 0 for its own deadline under
+ * COOP__WAIT_OWN_OK), or it is cancelled (-ECANCELED, unless
+ * COOP__WAIT_NOCANCEL or shielded).  A deadline already passed returns at
+ * once, without switching (spending the budget).  `kind` and `obj` are
+ * what coop_context_tasks reports. */
+int coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
+               const void *obj, int64_t deadline, unsigned flags);
+/* A blocking call of `self` completed without waiting: spend a unit of its
+ * budget (R7); the 128th in a row checks events and yields. */
+void coop__spent(struct coop_task *self);
+/* Take BLOCKED task t out of its queues and the heap.  (Its wait_kind and
+ * wait_obj mean something only while it is BLOCKED.) */
+static inline void coop__wait_unlink(struct coop_task *t)
+{
+	struct coop__waiter *w = t->waits;
+	unsigned i;
+
+	for (i = 0; i < t->nwaits; i++)
+		if (w[i].q) {
+			TAILQ_REMOVE(w[i].q, &w[i], link);
+			w[i].q = NULL;
+		}
+	t->nwaits = 0;
+	if (t->timer)
+		coop__timer_remove(t->ctx, t);
+}
+
+/* End BLOCKED task t's wait with `result`: out of its queues and the heap,
+ * READY, not yet in the run queue (the caller puts it there). */
+static inline void coop__wait_end(struct coop_task *t, int result)
+{
+	coop__wait_unlink(t);
+	t->wait_result = result;
+	t->state = COOP__READY;
+}
+/* End BLOCKED task t's wait with `result` and append it to the run queue. */
+void coop__wake(struct coop_task *t, int result);
+/* Cancel task t (coop_cancel, coop_group_cancel): mark it, and wake it if
+ * its wait can be cancelled. */
+void coop__cancel_task(struct coop_task *t);
+/* Wake every task whose deadline is <= now, earliest first (R6). */
+void coop__expire(struct coop_context *ctx, int64_t now);
+/* R7's periodic check, from a running task: due deadlines. */
+void coop__events(struct coop_context *ctx);
+
+/* One task switch towards the next event check (see switch.h). */
+static inline void coop__tick_down(struct coop_context *ctx)
+{
+	if (COOP_UNLIKELY(--ctx->tick <= 0))
+		coop__events(ctx);
+}
+
+/* idle.c: block the thread until `deadline` (COOP_FOREVER: never called),
+ * never waking early, retrying interruptions. */
+void coop__idle(struct coop_context *ctx, int64_t deadline);
+
+#endif /* COOP_WAIT_H */
