@@ -39,6 +39,7 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->timer = 0;
 	t->cancel = 0;
 	t->budget_used = 0;
+	t->budget_mark = 0;
 	t->deadline = COOP_FOREVER;
 	TAILQ_INIT(&t->joiners);
 	t->group = NULL;

@@ -2,7 +2,7 @@
 """check-exports.py: the exports, the version script and the documented API
 agree.
 
-    check-exports.py LIBRARY MAPFILE HEADER MANDIR
+    check-exports.py LIBRARY MAPFILE HEADER MANDIR [X1TABLE]
 
 Fails (exit 1, one line per problem) when
   - the library exports a symbol the version script does not list (a leak),
@@ -11,7 +11,10 @@ Fails (exit 1, one line per problem) when
   - <coop/coop.h> declares a coop_ function (not a static inline one) the
     version script does not list, or the script lists one the header does
     not declare;
-  - a listed name has no man page MANDIR/<name>.3.
+  - a listed name has no man page MANDIR/<name>.3;
+  - (with X1TABLE, the source of the T-X-1 test) a blocking call (one that
+    takes an `int64_t deadline`, and coop_join) has no row in its x1_rows
+    table: every blocking call is checked against the shared rules R1-R3.
 """
 import re
 import subprocess
@@ -56,6 +59,27 @@ def declared(header):
     return set(re.findall(r'\b(coop_\w+)\s*\(', text)) - inline
 
 
+# Calls that take a deadline without waiting for it.
+NOT_BLOCKING = {'coop_set_deadline'}
+
+
+def blocking(header):
+    """coop_ functions of the header that wait: they take a deadline."""
+    text = re.sub(r'/\*.*?\*/', '', open(header).read(), flags=re.S)
+    names = {'coop_join'}
+    for name, params in re.findall(r'\b(coop_\w+)\s*\(([^)]*)\)\s*;', text):
+        if re.search(r'\bint64_t\s+deadline\b', params):
+            names.add(name)
+    return names - NOT_BLOCKING
+
+
+def x1_rows(path):
+    """The calls named by the rows of the x1_rows table of the T-X-1 test."""
+    text = open(path).read()
+    m = re.search(r'\bx1_rows\s*\[[^]]*\]\s*=\s*{(.*?)\n};', text, flags=re.S)
+    return set(re.findall(r'{\s*"(coop_\w+)"', m.group(1))) if m else set()
+
+
 def main():
     lib, mapfile, header, mandir = sys.argv[1:5]
     problems = []
@@ -81,6 +105,10 @@ def main():
             open(f'{mandir}/{name}.3').close()
         except OSError:
             problems.append(f'{name}: no man page {mandir}/{name}.3')
+    if len(sys.argv) > 5:
+        rows = x1_rows(sys.argv[5])
+        for name in sorted(blocking(header) - rows):
+            problems.append(f'{name}: a blocking call with no row in the T-X-1 table of {sys.argv[5]}')
     for p in problems:
         print(p)
     print(f'{len(syms)} exported, {len(listed)} in the version script, '

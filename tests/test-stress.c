@@ -14,6 +14,23 @@
  * was handed, sometimes spawns more tasks that never run, and destroys the
  * context (with finished tasks nobody joined, or ones that never ran).
  *
+ * coop 1.1 adds, among the steps of a task: sleeps to short random
+ * deadlines, ambient deadlines (coop_set_deadline), cancelling itself or a
+ * child, shields raised and lowered, coop_join_until with short deadlines,
+ * children that park (sleep COOP_FOREVER) until their parent cancels them,
+ * and a task group of its own (create, spawn members into it, joinable,
+ * detached or parked, wait on it with a deadline or none, cancel it, try
+ * to destroy it).  A model of each task (cancelled, shielded, ambient
+ * deadline) and of each group (spawned, ended, cancelled) is checked after
+ * every step: coop_cancelled() agrees, a cancelled unshielded task's
+ * blocking calls fail at entry, no call times out before its effective
+ * deadline or sleeps short of its own, a member spawned into a cancelled
+ * group starts cancelled, a group wait that returns 0 or -ECANCELED left no
+ * member running, and destroy is -EBUSY exactly while one is.  The main
+ * thread cancels some roots before they start, spawns them into a group
+ * it waits for outside the run, and destroys groups of contexts it
+ * abandoned.
+ *
  * Only the public API: .ci/sanitizers compiles this very file as an
  * application built with -fsanitize=address,undefined or -fsanitize=thread
  * against the plain library, and runs it under valgrind.
@@ -41,8 +58,18 @@
 #define MAX_TASKS 256  /* per round */
 #define MAX_KIDS 6     /* joined children a task keeps */
 #define MAX_ORPHANS MAX_TASKS
+#define MAX_GROUPS 128 /* per round */
 
 struct round;
+
+/* The model of a group. */
+struct sgroup {
+	struct coop_group *g;
+	int spawned, ended;   /* members */
+	bool cancelled;       /* members spawned now start cancelled */
+	bool cascade_pending; /* see maybe_cancelled() */
+	bool destroyed;
+};
 
 struct node {
 	struct round *r;
@@ -53,6 +80,14 @@ struct node {
 	bool ended;
 	char name[40];        /* what coop_task_name() must say (truncated) */
 	void *buf;            /* a caller-supplied stack, or NULL */
+	/* coop 1.1: the model of the task */
+	bool parker;          /* sleeps COOP_FOREVER until cancelled, then ends */
+	bool cancelled;       /* a cancellation was requested */
+	bool shield;          /* its shield is up */
+	int64_t ambient;      /* its ambient deadline */
+	struct sgroup *group; /* the group it was spawned into */
+	struct sgroup *waiting_group; /* the group it is waiting on, if any */
+	struct coop_task *handle; /* while its parent holds it: for coop_cancel */
 };
 
 struct round {
@@ -67,6 +102,8 @@ struct round {
 	struct coop_task *orphans[MAX_ORPHANS]; /* handles the main thread joins */
 	struct node *orphan_node[MAX_ORPHANS];
 	int norphans;
+	struct sgroup groups[MAX_GROUPS];
+	int ngroups;
 };
 
 static uint64_t seed_default = 20250501;
@@ -110,8 +147,114 @@ static void *expected(uint64_t seed)
 
 static void *worker(void *arg);
 
-/* Options for a new task of `n`: name, stack size or caller buffer. */
-static int spawn_node(struct round *r, struct node *n, uint64_t *s, struct coop_task **out)
+/*
+ * A task blocked in a group wait, cancelled, cancels its group: when (at
+ * coop_cancel, or once it resumes) is the library's choice, so until it
+ * returns from that wait the group's members may or may not see the
+ * cancellation ("cascade pending"); the model learns which when a member
+ * observes it, and knows for sure once the waiter returned.
+ */
+static void mark_cascade(struct round *r, struct sgroup *h)
+{
+	if (h->cascade_pending)
+		return;
+	h->cascade_pending = true;
+	for (int i = 0; i < r->used; i++) {
+		struct node *m = &r->nodes[i];
+
+		if (m->group == h && !m->ended && m->waiting_group && !m->shield)
+			mark_cascade(r, m->waiting_group);
+	}
+}
+
+static void model_cancel(struct round *r, struct node *n)
+{
+	if (n->ended)
+		return;
+	n->cancelled = true;
+	if (n->waiting_group && !n->shield)
+		mark_cascade(r, n->waiting_group);
+}
+
+/* coop_group_cancel(), or a cancelled waiter's group wait, in the model:
+ * every member that has not ended is cancelled, later ones start so. */
+static void model_group_cancel(struct round *r, struct sgroup *g)
+{
+	g->cancelled = true;
+	for (int i = 0; i < r->used; i++)
+		if (r->nodes[i].group == g)
+			model_cancel(r, &r->nodes[i]);
+}
+
+/* Whether the model says a cancellation is delivered to n now. */
+static bool delivers(const struct node *n)
+{
+	return n->cancelled && !n->shield;
+}
+
+/* Whether one may have reached n without the model knowing yet. */
+static bool maybe_cancelled(const struct node *n)
+{
+	return !n->cancelled && n->group && n->group->cascade_pending;
+}
+
+/* coop_cancelled() agrees with the model (and teaches it, when unsure). */
+static void check_cancelled(struct round *r, struct node *n)
+{
+	int got = coop_cancelled();
+
+	if (maybe_cancelled(n)) {
+		if (got)
+			n->cancelled = true;
+		CHECK(r, !got || !n->shield);
+	} else {
+		CHECK(r, got == (int)delivers(n));
+	}
+}
+
+/* A blocking call returned -ECANCELED: the model must allow it. */
+static void check_ecanceled(struct round *r, struct node *n)
+{
+	CHECK(r, delivers(n) || (maybe_cancelled(n) && !n->shield));
+	n->cancelled = true;
+}
+
+/* The effective deadline of a call with deadline d (R1). */
+static int64_t effective(const struct node *n, int64_t d)
+{
+	if (n->ambient == COOP_FOREVER)
+		return d;
+	if (d == COOP_FOREVER)
+		return n->ambient;
+	return n->ambient < d ? n->ambient : d;
+}
+
+static struct sgroup *new_group(struct round *r, struct coop_context *ctx)
+{
+	struct sgroup *g;
+
+	if (r->ngroups >= MAX_GROUPS)
+		return NULL;
+	g = &r->groups[r->ngroups++];
+	memset(g, 0, sizeof(*g));
+	CHECK(r, coop_group_create(ctx, &g->g) == 0);
+	return g;
+}
+
+static void mark_ended(struct node *n)
+{
+	n->ended = true;
+	n->r->ended++;
+	if (n->detached)
+		n->r->detached_ended++;
+	if (n->group)
+		n->group->ended++;
+}
+
+/* Options for a new task of `n`: name, stack size or caller buffer, and
+ * the group it joins (g, or none). */
+static int spawn_node_in(struct round *r, struct node *n, uint64_t *s, struct coop_task **out,
+                         struct sgroup *g)
 {
 	static const size_t sizes[] = {0, 16384, 32768, 65536};
 	struct coop_task_opts o = {.size = sizeof(o)};
@@ -139,8 +282,18 @@ static int spawn_node(struct round *r, struct node *n, uint64_t *s, struct coop_
 		CHECK(r, n->buf != NULL);
 		o.stack = n->buf;
 	}
+	if (g) {
+		o.group = g->g;
+		n->group = g;
+		g->spawned++;
+		if (g->cancelled)
+			n->cancelled = true; /* starts cancelled */
+		CHECK(r, !g->destroyed);
+	}
+	n->ambient = COOP_FOREVER;
 	rc = coop_spawn(r->ctx, out, worker, n, &o);
 	CHECK(r, rc == 0);
+	n->handle = out ? *out : NULL;
 	return rc;
 }
 
@@ -182,11 +335,219 @@ static __attribute__((noinline)) void exit_deep(struct node *n, int depth)
 		exit_deep(n, depth - 1);
 		return;
 	}
-	n->ended = true;
-	n->r->ended++;
-	if (n->detached)
-		n->r->detached_ended++;
+	mark_ended(n);
 	coop_exit(expected(n->seed));
+}
+
+/* The joinable children a task holds. */
+struct kids {
+	struct coop_task *t[MAX_KIDS];
+	struct node *n[MAX_KIDS];
+	int count;
+};
+
+static void kid_drop(struct kids *k, int i)
+{
+	k->count--;
+	k->t[i] = k->t[k->count];
+	k->n[i] = k->n[k->count];
+}
+
+/* A parked child is cancelled before anyone waits for it to end. */
+static void unpark(struct round *r, struct node *c)
+{
+	if (c->parker && !c->cancelled && !c->ended) {
+		CHECK(r, coop_cancel(c->handle) == 0);
+		model_cancel(r, c);
+	}
+}
+
+/* Hand child i to the main thread, which joins it after coop_run. */
+static void hand_off(struct round *r, struct kids *k, int i)
+{
+	unpark(r, k->n[i]);
+	CHECK(r, r->norphans < MAX_ORPHANS);
+	r->orphans[r->norphans] = k->t[i];
+	r->orphan_node[r->norphans++] = k->n[i];
+	k->n[i]->handle = NULL;
+	kid_drop(k, i);
+}
+
+/* Join child i with deadline d (coop_join for COOP_FOREVER, half the
+ * time): on success check and free it; on failure (cancelled, timed out)
+ * it stays, joinable. */
+static int join_kid(struct round *r, struct node *n, struct kids *k, int i, int64_t d, uint64_t *s)
+{
+	struct node *c = k->n[i];
+	bool entry = delivers(n);
+	void *res = NULL;
+	int64_t eff = effective(n, d);
+	int rc;
+
+	if (d == COOP_FOREVER)
+		unpark(r, c);
+	rc = d == COOP_FOREVER && below(s, 2) ? coop_join(k->t[i], &res)
+	                                      : coop_join_until(k->t[i], &res, d);
+	if (entry)
+		CHECK(r, rc == -ECANCELED);
+	if (rc == 0) {
+		CHECK(r, c->ended);
+		CHECK(r, res == expected(c->seed));
+		free(c->buf);
+		c->buf = NULL;
+		c->handle = NULL;
+		kid_drop(k, i);
+	} else if (rc == -ETIMEDOUT) {
+		CHECK(r, eff != COOP_FOREVER && coop_now() >= eff);
+	} else {
+		CHECK(r, rc == -ECANCELED);
+		check_ecanceled(r, n);
+	}
+	return rc;
+}
+
+/* A sleep to d: 0 at d (never before), -ETIMEDOUT at an earlier ambient
+ * deadline, -ECANCELED when the model allows it. */
+static void sleep_step(struct round *r, struct node *n, int64_t d)
+{
+	bool entry = delivers(n);
+	int rc = coop_sleep_until(d);
+	int64_t now = coop_now();
+
+	if (entry)
+		CHECK(r, rc == -ECANCELED);
+	if (rc == 0) {
+		CHECK(r, d != COOP_FOREVER && now >= d);
+		CHECK(r, n->ambient == COOP_FOREVER || n->ambient >= d);
+	} else if (rc == -ETIMEDOUT) {
+		CHECK(r, n->ambient != COOP_FOREVER && (d == COOP_FOREVER || n->ambient < d));
+		CHECK(r, now >= n->ambient);
+	} else {
+		CHECK(r, rc == -ECANCELED);
+		check_ecanceled(r, n);
+	}
+}
+
+/* A wait on the task's own group g with deadline d. */
+static int group_wait_step(struct round *r, struct node *n, struct sgroup *g, int64_t d,
+                           struct kids *k)
+{
+	bool entry = delivers(n);
+	int64_t eff = effective(n, d);
+	int rc;
+
+	if (d == COOP_FOREVER)
+		for (int i = 0; i < k->count; i++)
+			if (k->n[i]->group == g)
+				unpark(r, k->n[i]);
+	/* A cancelled waiter cancels the group as it enters (one that may be
+	 * cancelled may do so). */
+	if (entry)
+		model_group_cancel(r, g);
+	else if (maybe_cancelled(n) && !n->shield)
+		mark_cascade(r, g);
+	n->waiting_group = g;
+	rc = coop_group_wait(g->g, d);
+	n->waiting_group = NULL;
+	g->cascade_pending = false;
+	if (entry)
+		CHECK(r, rc == -ECANCELED || rc == -ETIMEDOUT);
+	if (rc == 0) {
+		CHECK(r, g->ended == g->spawned);
+	} else if (rc == -ETIMEDOUT) {
+		CHECK(r, eff != COOP_FOREVER && coop_now() >= eff);
+		if (!entry && (delivers(n) || maybe_cancelled(n))) {
+			/* Cancelled during the wait, then timed out: whether the
+			 * cancellation reached the group first is not known:
+			 * settle it. */
+			CHECK(r, coop_group_cancel(g->g) == 0);
+			model_group_cancel(r, g);
+		}
+	} else {
+		CHECK(r, rc == -ECANCELED);
+		check_ecanceled(r, n);
+		CHECK(r, g->ended == g->spawned);
+		model_group_cancel(r, g);
+	}
+	return rc;
+}
+
+/* A new joinable child, a worker or a parker, in g or not. */
+static void spawn_kid(struct round *r, struct node *n, uint64_t *s, struct kids *k,
+                      struct sgroup *g, bool parker)
+{
+	struct node *c;
+
+	if (n->depth >= MAX_DEPTH || k->count >= MAX_KIDS ||
+	    !(c = new_node(r, s, n->depth + 1, false)))
+		return;
+	c->parker = parker;
+	spawn_node_in(r, c, s, &k->t[k->count], g);
+	k->n[k->count++] = c;
+}
+
+static void spawn_detached(struct round *r, struct node *n, uint64_t *s, struct sgroup *g)
+{
+	struct node *c;
+	struct coop_task *t;
+
+	if (n->depth >= MAX_DEPTH || !(c = new_node(r, s, n->depth + 1, true)))
+		return;
+	r->detached_spawned++;
+	if (below(s, 2)) {
+		spawn_node_in(r, c, s, NULL, g);
+	} else {
+		/* Spawned joinable, then detached (before or after it ends). */
+		spawn_node_in(r, c, s, &t, g);
+		if (below(s, 2))
+			CHECK(r, coop_yield() == 0);
+		c->handle = NULL;
+		CHECK(r, coop_detach(t) == 0);
+	}
+	/* Its caller buffer, if any, is freed after coop_run. */
+}
+
+/* One step on the task's own group (created here when it has none). */
+static void group_step(struct round *r, struct node *n, uint64_t *s, struct kids *k,
+                       struct sgroup **gp)
+{
+	struct sgroup *g = *gp;
+	int rc;
+
+	if (!g) {
+		/* ctx NULL: the context running this task. */
+		*gp = new_group(r, below(s, 2) ? NULL : r->ctx);
+		return;
+	}
+	switch (below(s, 6)) {
+	case 0:
+		spawn_detached(r, n, s, g);
+		break;
+	case 1:
+		spawn_kid(r, n, s, k, g, below(s, 3) == 0);
+		break;
+	case 2:
+		group_wait_step(r, n, g,
+		                below(s, 3) ? coop_deadline_in((int64_t)below(s, 300) * COOP_USEC)
+		                            : COOP_NOWAIT,
+		                k);
+		break;
+	case 3:
+		group_wait_step(r, n, g, COOP_FOREVER, k);
+		break;
+	case 4:
+		CHECK(r, coop_group_cancel(g->g) == 0);
+		model_group_cancel(r, g);
+		break;
+	default:
+		rc = coop_group_destroy(g->g);
+		CHECK(r, rc == (g->ended < g->spawned ? -EBUSY : 0));
+		if (rc == 0) {
+			g->destroyed = true;
+			*gp = NULL;
+		}
+		break;
+	}
 }
 
 static void *worker(void *arg)
@@ -194,15 +555,28 @@ static void *worker(void *arg)
 	struct node *n = arg;
 	struct round *r = n->r;
 	uint64_t s = n->seed;
-	struct coop_task *kids[MAX_KIDS], *self = coop_self();
-	struct node *kid_node[MAX_KIDS];
-	int rc, nkids = 0, steps = (int)below(&s, 8), my_errno = (int)(n->seed % 1000) + 1;
+	struct coop_task *self = coop_self();
+	struct kids k = {.count = 0};
+	struct sgroup *grp = NULL;
+	int rc, steps = (int)below(&s, 16), my_errno = (int)(n->seed % 1000) + 1;
+	int64_t old;
 
 	CHECK(r, !n->ran);
 	n->ran = true;
 	r->started++;
 	CHECK(r, self != NULL);
 	CHECK(r, strcmp(coop_task_name(self), n->name) == 0);
+	/* Cancelled before it started (by its parent, the main thread or its
+	 * group), it runs all the same. */
+	check_cancelled(r, n);
+	if (n->parker) {
+		/* Parked until its parent (or group) cancels it. */
+		rc = coop_sleep_until(COOP_FOREVER);
+		CHECK(r, rc == -ECANCELED);
+		check_ecanceled(r, n);
+		mark_ended(n);
+		return expected(n->seed);
+	}
 	/* -EINVAL when detached or already being joined, else -EDEADLK. */
 	rc = coop_join(self, NULL);
 	CHECK(r, rc == -EDEADLK || rc == -EINVAL);
@@ -210,59 +584,80 @@ static void *worker(void *arg)
 	CHECK(r, coop_join(NULL, NULL) == -EINVAL);
 	errno = my_errno;
 	for (int i = 0; i < steps; i++) {
-		unsigned what = below(&s, 6);
-		struct node *c;
-		struct coop_task *t;
+		unsigned what = below(&s, 14);
 
 		if (what <= 1) {
 			CHECK(r, coop_yield() == 0);
-		} else if (what == 2 && n->depth < MAX_DEPTH &&
-		           (c = new_node(r, &s, n->depth + 1, true))) {
-			r->detached_spawned++;
-			if (below(&s, 2)) {
-				spawn_node(r, c, &s, NULL);
+		} else if (what == 2) {
+			spawn_detached(r, n, &s, grp && below(&s, 2) ? grp : NULL);
+		} else if (what == 3) {
+			spawn_kid(r, n, &s, &k, grp && below(&s, 2) ? grp : NULL, below(&s, 5) == 0);
+		} else if (what == 4 && k.count > 0) {
+			join_kid(r, n, &k, k.count - 1, COOP_FOREVER, &s);
+		} else if (what == 5 && k.count > 0) {
+			hand_off(r, &k, k.count - 1);
+		} else if (what == 6) {
+			sleep_step(r, n, below(&s, 8) ? coop_deadline_in((int64_t)below(&s, 300) * COOP_USEC)
+			                              : COOP_NOWAIT);
+		} else if (what == 7) {
+			if (k.count > 0 && below(&s, 4)) {
+				int j = (int)below(&s, (unsigned)k.count);
+
+				CHECK(r, coop_cancel(k.t[j]) == 0); /* ended or not */
+				model_cancel(r, k.n[j]);
 			} else {
-				/* Spawned joinable, then detached (before or
-				 * after it ends). */
-				spawn_node(r, c, &s, &t);
-				if (below(&s, 2))
-					CHECK(r, coop_yield() == 0);
-				CHECK(r, coop_detach(t) == 0);
+				CHECK(r, coop_cancel(self) == 0);
+				model_cancel(r, n);
 			}
-			/* Its caller buffer, if any, is freed after coop_run. */
-		} else if (what == 3 && n->depth < MAX_DEPTH && nkids < MAX_KIDS &&
-		           (c = new_node(r, &s, n->depth + 1, false))) {
-			spawn_node(r, c, &s, &kids[nkids]);
-			kid_node[nkids++] = c;
-		} else if (what == 4 && nkids > 0) {
-			nkids--;
-			join_child(r, kids[nkids], kid_node[nkids]);
-		} else if (what == 5 && nkids > 0 && r->norphans < MAX_ORPHANS) {
-			/* Hand one to the main thread, to join after coop_run. */
-			nkids--;
-			r->orphans[r->norphans] = kids[nkids];
-			r->orphan_node[r->norphans++] = kid_node[nkids];
+		} else if (what == 8) {
+			bool up = below(&s, 2);
+
+			CHECK(r, coop_shield(up) == (int)n->shield);
+			n->shield = up;
+		} else if (what == 9 && k.count > 0) {
+			join_kid(r, n, &k, (int)below(&s, (unsigned)k.count),
+			         below(&s, 3) ? coop_deadline_in((int64_t)below(&s, 200) * COOP_USEC)
+			                      : COOP_NOWAIT,
+			         &s);
+		} else if (what == 10 || what == 11) {
+			group_step(r, n, &s, &k, &grp);
+		} else if (what == 12) {
+			int64_t d = below(&s, 3) ? coop_deadline_in((int64_t)below(&s, 2000) * COOP_USEC)
+			                         : COOP_FOREVER;
+
+			CHECK(r, coop_set_deadline(d, &old) == 0);
+			CHECK(r, old == n->ambient);
+			n->ambient = d;
 		}
 		CHECK(r, errno == my_errno);
 		CHECK(r, coop_self() == self);
+		check_cancelled(r, n);
 	}
-	while (nkids > 0) {
-		nkids--;
-		if (below(&s, 2)) {
-			join_child(r, kids[nkids], kid_node[nkids]);
-		} else {
-			CHECK(r, r->norphans < MAX_ORPHANS);
-			r->orphans[r->norphans] = kids[nkids];
-			r->orphan_node[r->norphans++] = kid_node[nkids];
-		}
+	/* The end: no ambient deadline, so that waiting for the group ends
+	 * with it empty; then the children, joined or handed over. */
+	CHECK(r, coop_set_deadline(COOP_FOREVER, &old) == 0);
+	CHECK(r, old == n->ambient);
+	n->ambient = COOP_FOREVER;
+	if (grp) {
+		bool up = below(&s, 2);
+
+		CHECK(r, coop_shield(up) == (int)n->shield);
+		n->shield = up;
+		rc = group_wait_step(r, n, grp, COOP_FOREVER, &k);
+		CHECK(r, rc == 0 || rc == -ECANCELED);
+		CHECK(r, coop_group_destroy(grp->g) == 0);
+		grp->destroyed = true;
+	}
+	while (k.count > 0) {
+		if (below(&s, 2) && join_kid(r, n, &k, k.count - 1, COOP_FOREVER, &s) == 0)
+			continue;
+		hand_off(r, &k, k.count - 1);
 	}
 	CHECK(r, errno == my_errno);
+	check_cancelled(r, n);
 	if (below(&s, 3) == 0)
 		exit_deep(n, (int)below(&s, 4));
-	n->ended = true;
-	r->ended++;
-	if (n->detached)
-		r->detached_ended++;
+	mark_ended(n);
 	return expected(n->seed);
 }
 
@@ -271,13 +666,19 @@ static void abandon(struct round *r, uint64_t *s)
 {
 	struct coop_task *t[8];
 	int k = 1 + (int)below(s, 8);
+	/* Some in a group, left with it after the context is destroyed. */
+	struct sgroup *g = below(s, 2) ? new_group(r, r->ctx) : NULL;
 
 	for (int i = 0; i < k; i++) {
 		struct node *n = new_node(r, s, 0, false);
 
 		if (!n)
 			break;
-		spawn_node(r, n, s, &t[i]);
+		spawn_node_in(r, n, s, &t[i], g && below(s, 2) ? g : NULL);
+		if (below(s, 4) == 0) {
+			CHECK(r, coop_cancel(t[i]) == 0); /* never runs all the same */
+			model_cancel(r, n);
+		}
 		CHECK(r, coop_join(t[i], NULL) == -EAGAIN); /* outside a task, not ended */
 		if (below(s, 2))
 			CHECK(r, coop_detach(t[i]) == 0);
@@ -293,8 +694,11 @@ static void one_round(struct round *r, uint64_t *s)
 	int nroots, joined_roots;
 	unsigned kind = below(s, 8);
 
+	struct sgroup *mg = NULL;
+
 	r->used = r->started = r->ended = r->detached_ended = r->detached_spawned = 0;
 	r->norphans = 0;
+	r->ngroups = 0;
 	o.stack_size = ctx_sizes[below(s, 3)];
 	if (below(s, 4) == 0)
 		o.flags |= COOP_CONTEXT_ALLOW_UNGUARDED;
@@ -304,13 +708,39 @@ static void one_round(struct round *r, uint64_t *s)
 		goto destroy;
 	}
 	nroots = 1 + (int)below(s, 8);
+	/* Some roots in a group of the main thread's. */
+	if (below(s, 2))
+		mg = new_group(r, r->ctx);
 	for (int i = 0; i < nroots; i++) {
 		root_node[i] = new_node(r, s, 0, false);
-		spawn_node(r, root_node[i], s, &roots[i]);
+		spawn_node_in(r, root_node[i], s, &roots[i], mg && below(s, 2) ? mg : NULL);
+		/* Cancelled before it starts: it runs all the same. */
+		if (below(s, 8) == 0) {
+			CHECK(r, coop_cancel(roots[i]) == 0);
+			model_cancel(r, root_node[i]);
+		}
+	}
+	if (mg) {
+		/* Outside a task: -EAGAIN while it has members, never waiting. */
+		CHECK(r, coop_group_wait(mg->g, COOP_NOWAIT) == (mg->spawned ? -EAGAIN : 0));
+		CHECK(r, coop_group_destroy(mg->g) == (mg->spawned ? -EBUSY : 0));
+		if (!mg->spawned) {
+			mg->destroyed = true;
+			mg = NULL;
+		} else if (below(s, 8) == 0) {
+			CHECK(r, coop_group_cancel(mg->g) == 0);
+			model_group_cancel(r, mg);
+		}
 	}
 	CHECK(r, coop_yield() == -EPERM);
 	CHECK(r, coop_self() == NULL);
 	CHECK(r, coop_run(r->ctx) == 0);
+	if (mg) {
+		CHECK(r, mg->ended == mg->spawned);
+		CHECK(r, coop_group_wait(mg->g, COOP_FOREVER) == 0);
+		CHECK(r, coop_group_destroy(mg->g) == 0);
+		mg->destroyed = true;
+	}
 	/* Every task ran and ended, detached ones included. */
 	CHECK(r, r->started == r->used);
 	CHECK(r, r->ended == r->used);
@@ -331,6 +761,10 @@ static void one_round(struct round *r, uint64_t *s)
 	}
 destroy:
 	coop_context_destroy(r->ctx);
+	/* The groups it leaves are empty: destroyable. */
+	for (int i = 0; i < r->ngroups; i++)
+		if (!r->groups[i].destroyed)
+			CHECK(r, coop_group_destroy(r->groups[i].g) == 0);
 	for (int i = 0; i < r->used; i++) {
 		if (kind == 0)
 			CHECK(r, !r->nodes[i].ran);

@@ -1,0 +1,2508 @@
+/*
+ * test-cancel.c: cancellation and task groups (coop 1.1).
+ *
+ * The T-CAN and T-GRP cases of the design (§3.8), one Check test each,
+ * adapted to the blocking calls this part has (coop_sleep_until, coop_join,
+ * coop_join_until, coop_group_wait): T-CAN-1 a task cancelled in each wait
+ * gets the documented result and leaves the documented state; T-CAN-2 the
+ * cancellation is sticky (the next different blocking calls fail at entry,
+ * deadline-0 calls on ready objects too); T-CAN-3 non-blocking calls keep
+ * working; T-CAN-4 shields (waits complete, deadlines still apply, the
+ * first call after lowering fails, nesting); T-CAN-5 a task cancelled
+ * before it started; T-CAN-6 a completion processed before the cancel wins
+ * (R3); T-CAN-7 cancelling an ended task; T-CAN-8 coop_cancelled();
+ * T-CAN-9 the join of a cancelled task returns its own result; T-CAN-10
+ * coop_join_until's deadline leaves the task joinable.  T-GRP-1..8: the
+ * empty group, 1,000 members, coop_group_cancel reaching later members,
+ * three nested levels cancelled through a cancelled parent's wait, a
+ * member waiting on its own group, destroy, a deadline that cancels no
+ * one, and groups of another context.
+ *
+ * Cross-cutting: T-X-1 the R1-R3 table (one row per blocking call, one
+ * Check loop test per column), the error precedence of A7.1, T-X-7 errno
+ * (the caller's left alone by every call; each task's across every kind of
+ * wait and every cause that ends it) and T-X-6 (the same waits from tasks
+ * on COOP_STACK_SIZE_MIN caller buffers, canary checked at every switch).
+ *
+ * "Without switching" is observed with a ticker task that counts its runs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <coop/coop.h>
+
+#include "test-common.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+static struct coop_context *ctx;
+
+static void setup(void)
+{
+	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+}
+
+static void teardown(void)
+{
+	coop_context_destroy(ctx);
+	ctx = NULL;
+}
+
+static struct coop_task *spawn_opts(const char *name, struct coop_group *g, void *(*fn)(void *),
+                                    void *arg)
+{
+	struct coop_task_opts o = {.size = sizeof(o), .name = name, .group = g};
+	struct coop_task *t = NULL;
+
+	ck_assert_int_eq(coop_spawn(ctx, &t, fn, arg, &o), 0);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void *arg)
+{
+	return spawn_opts(name, NULL, fn, arg);
+}
+
+/* coop_context_tasks() lookups by name (static: usable from small stacks). */
+static struct coop_task_info info_buf[256];
+
+static int find_info(const char *name)
+{
+	int n, i;
+
+	for (i = 0; i < 256; i++)
+		info_buf[i].size = sizeof(info_buf[i]);
+	n = coop_context_tasks(ctx, info_buf, 256);
+	if (n > 256)
+		n = 256;
+	for (i = 0; i < n; i++)
+		if (strcmp(info_buf[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static struct coop_task_info info_of(const char *name)
+{
+	int i = find_info(name);
+
+	ck_assert_msg(i >= 0, "no task named %s", name);
+	return info_buf[i];
+}
+
+static int state_of(const char *name)
+{
+	int i = find_info(name);
+
+	return i < 0 ? -1 : info_buf[i].state;
+}
+
+/* Yield until the task named `name` is in `state` (bounded). */
+static void yield_until_state(const char *name, int state)
+{
+	int i;
+
+	for (i = 0; i < 100000 && state_of(name) != state; i++)
+		ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_msg(state_of(name) == state, "%s never reached state %d", name, state);
+}
+
+/* The ticker: counts its runs; a call that did not switch leaves the count. */
+static long ticks;
+static int ticker_stop;
+
+static void *ticker(void *arg)
+{
+	(void)arg;
+	while (!ticker_stop) {
+		ticks++;
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+	return NULL;
+}
+
+static void start_ticker(void)
+{
+	ticks = 0;
+	ticker_stop = 0;
+	ck_assert_int_eq(coop_spawn(ctx, NULL, ticker, NULL, NULL), 0);
+}
+
+static void *returns_arg(void *arg)
+{
+	return arg;
+}
+
+/* Probe: spawned into a group, records whether it started cancelled. */
+static int probe_started_cancelled = -1;
+
+static void *probe(void *arg)
+{
+	probe_started_cancelled = coop_cancelled();
+	return arg;
+}
+
+/* Whether group g is marked cancelled: a task spawned into it now starts
+ * cancelled.  From a task: the probe runs before this returns. */
+static int group_marked_cancelled(struct coop_group *g)
+{
+	struct coop_task *p = NULL;
+	struct coop_task_opts o = {.size = sizeof(o), .group = g};
+	int was;
+
+	probe_started_cancelled = -1;
+	ck_assert_int_eq(coop_spawn(ctx, &p, probe, NULL, &o), 0);
+	/* coop_join would fail in a cancelled caller: yield instead. */
+	while (probe_started_cancelled < 0)
+		ck_assert_int_eq(coop_yield(), 0);
+	was = probe_started_cancelled;
+	ck_assert_int_eq(coop_detach(p), 0);
+	return was;
+}
+
+/* ===================================================== T-X-1 R1-R3 table == */
+/*
+ * One row per blocking call; one Check loop test per column, run for every
+ * row.  For coop_sleep_until the "object" is time itself: ready means its
+ * own deadline has passed, not ready means it sleeps until x.wake, and the
+ * row's deadline is then the ambient one.  coop_join takes no deadline:
+ * its row's deadline is the ambient one, and its argument error is a NULL
+ * task.
+ */
+
+#define X1_RESULT ((void *)(intptr_t)0x7e57)
+
+enum { ROW_SLEEP, ROW_JOIN, ROW_JOIN_UNTIL, ROW_GROUP_WAIT, NROWS };
+
+enum { COL_EXPIRED_READY, COL_EXPIRED_NOT_READY, COL_PENDING, COL_CANCEL_WAITING,
+       COL_COMPLETION_FIRST, COL_EINVAL };
+
+static struct {
+	int row, column, ready, pending;
+	int64_t d;
+	/* the object */
+	struct coop_task *target; /* join rows: the joined task */
+	struct coop_group *group; /* group row */
+	struct coop_task *member; /* group row: its member */
+	int release, held_steps, held_saw_cancel, held_ended, consumed;
+	int64_t wake;             /* sleep row, not ready: its own deadline */
+	/* the caller */
+	struct coop_task *caller;
+	int rc, returned, held_ended_at_return;
+	void *res;
+	int after_rc;             /* the call after a successful one (sticky) */
+	int probe;                /* group row: group marked cancelled after */
+} x;
+
+/* The held object: runs until released (or, as a group member, until the
+ * group is cancelled); records whether it ever saw itself cancelled. */
+static void *x1_held(void *arg)
+{
+	(void)arg;
+	while (!x.release) {
+		x.held_steps++;
+		if (coop_cancelled()) {
+			x.held_saw_cancel = 1;
+			break;
+		}
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+	x.held_ended = 1;
+	return X1_RESULT;
+}
+
+static void *x1_quick(void *arg)
+{
+	(void)arg;
+	x.held_ended = 1;
+	return X1_RESULT;
+}
+
+static void prep_none(int ready)
+{
+	if (ready)
+		x.wake = 0;
+	else if (x.wake == 0) /* unless the completer chose it already */
+		x.wake = COOP_FOREVER;
+}
+
+static void prep_task(int ready)
+{
+	x.target = spawn_named("target", ready ? x1_quick : x1_held, NULL);
+	if (ready)
+		while (!x.held_ended)
+			ck_assert_int_eq(coop_yield(), 0);
+}
+
+static void prep_group(int ready)
+{
+	ck_assert_int_eq(coop_group_create(NULL, &x.group), 0);
+	if (!ready)
+		x.member = spawn_opts("member", x.group, x1_held, NULL);
+}
+
+static int call_sleep(int64_t d)
+{
+	int rc;
+
+	if (d < -1 || x.wake == 0)
+		return coop_sleep_until(d); /* ready: the deadline is its own */
+	if (d != COOP_FOREVER)
+		ck_assert_int_eq(coop_set_deadline(d, NULL), 0);
+	rc = coop_sleep_until(x.wake);
+	ck_assert_int_eq(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	return rc;
+}
+
+static int call_join(int64_t d)
+{
+	int rc;
+
+	if (d < -1)
+		return coop_join(NULL, &x.res); /* no deadline argument to get wrong */
+	if (d != COOP_FOREVER)
+		ck_assert_int_eq(coop_set_deadline(d, NULL), 0);
+	rc = coop_join(x.target, &x.res);
+	ck_assert_int_eq(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static int call_join_until(int64_t d)
+{
+	int rc = coop_join_until(x.target, &x.res, d);
+
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static int call_group_wait(int64_t d)
+{
+	return coop_group_wait(x.group, d);
+}
+
+/* The completion of a not-ready object, made by another task while the
+ * caller waits with no deadline: returns with the caller woken, not run. */
+static void complete_sleep(void)
+{
+	/* This task went to sleep first, to the same deadline: it is woken
+	 * first and runs first. */
+	ck_assert_int_eq(coop_sleep_until(x.wake), 0);
+}
+
+static void complete_held(void)
+{
+	yield_until_state("caller", COOP_TASK_BLOCKED);
+	x.release = 1;
+	yield_until_state("caller", COOP_TASK_READY);
+}
+
+static const struct x1_row {
+	const char *name;
+	void (*prep)(int ready);
+	int (*call)(int64_t d);
+	void (*complete)(void);
+	int wait_kind;
+} x1_rows[NROWS] = {
+	[ROW_SLEEP] = {"coop_sleep_until", prep_none, call_sleep, complete_sleep, COOP_WAIT_SLEEP},
+	[ROW_JOIN] = {"coop_join", prep_task, call_join, complete_held, COOP_WAIT_JOIN},
+	[ROW_JOIN_UNTIL] = {"coop_join_until", prep_task, call_join_until, complete_held,
+	                    COOP_WAIT_JOIN},
+	[ROW_GROUP_WAIT] = {"coop_group_wait", prep_group, call_group_wait, complete_held,
+	                    COOP_WAIT_GROUP},
+};
+
+static const void *x1_wait_object(void)
+{
+	switch (x.row) {
+	case ROW_JOIN:
+	case ROW_JOIN_UNTIL:
+		return x.target;
+	case ROW_GROUP_WAIT:
+		return x.group;
+	default:
+		return NULL;
+	}
+}
+
+/* The object is as the test left it: the held task runs on, uncancelled,
+ * not joined; the group still has its member. */
+static void x1_untouched(void)
+{
+	int steps = x.held_steps;
+
+	if (x.row == ROW_SLEEP)
+		return;
+	ck_assert_int_eq(x.consumed, 0);
+	if (x.ready)
+		return;
+	ck_assert_int_eq(x.held_ended, 0);
+	ck_assert_int_eq(x.held_saw_cancel, 0);
+	if (x.row == ROW_GROUP_WAIT)
+		ck_assert_int_eq(coop_group_destroy(x.group), -EBUSY);
+	ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_int_gt(x.held_steps, steps);
+}
+
+static const int64_t *x1_expired(void)
+{
+	static int64_t d[4];
+	int64_t now = coop_now();
+
+	d[0] = COOP_NOWAIT;
+	d[1] = 1;
+	d[2] = now > COOP_SEC ? now - COOP_SEC : 2;
+	d[3] = now;
+	return d;
+}
+
+static void *x1_caller(void *arg)
+{
+	const struct x1_row *r = &x1_rows[x.row];
+	const int64_t *ds;
+	long before;
+	int i;
+
+	(void)arg;
+	r->prep(x.ready);
+	ck_assert_int_eq(coop_yield(), 0); /* a full budget; the ticker has run */
+	switch (x.column) {
+	case COL_EXPIRED_READY:
+		before = ticks;
+		x.rc = r->call(x.d);
+		ck_assert_int_eq(ticks, before);
+		break;
+	case COL_EXPIRED_NOT_READY:
+		ds = x1_expired();
+		for (i = 0; i < 4; i++) {
+			before = ticks;
+			x.rc = r->call(ds[i]);
+			ck_assert_int_eq(ticks, before);
+			ck_assert_msg(x.rc == -ETIMEDOUT, "%s: deadline %" PRId64 ": %d", r->name, ds[i],
+			              x.rc);
+			x1_untouched();
+		}
+		break;
+	case COL_PENDING:
+		ck_assert_int_eq(coop_cancel(coop_self()), 0);
+		ck_assert_int_eq(coop_yield(), 0); /* not a cancellation point */
+		before = ticks;
+		x.rc = r->call(x.d);
+		x.held_ended_at_return = x.held_ended;
+		/* At entry, without a switch, except for a group that has a
+		 * member to wait for (R2's exception) and time to wait. */
+		if (!(x.row == ROW_GROUP_WAIT && !x.ready && x.d != COOP_NOWAIT))
+			ck_assert_int_eq(ticks, before);
+		if (x.row == ROW_GROUP_WAIT)
+			x.probe = group_marked_cancelled(x.group);
+		else
+			x1_untouched();
+		break;
+	case COL_CANCEL_WAITING:
+		x.rc = r->call(x.d);
+		x.held_ended_at_return = x.held_ended;
+		if (x.row != ROW_GROUP_WAIT)
+			x1_untouched();
+		break;
+	case COL_COMPLETION_FIRST:
+		x.rc = r->call(COOP_FOREVER);
+		x.returned = 1;
+		x.after_rc = coop_sleep_until(COOP_NOWAIT);
+		if (x.row == ROW_GROUP_WAIT)
+			x.probe = group_marked_cancelled(x.group);
+		break;
+	case COL_EINVAL:
+		if (x.pending)
+			ck_assert_int_eq(coop_cancel(coop_self()), 0);
+		before = ticks;
+		x.rc = r->call(x.d);
+		ck_assert_int_eq(ticks, before);
+		x1_untouched();
+		if (x.row == ROW_GROUP_WAIT)
+			x.probe = group_marked_cancelled(x.group);
+		break;
+	}
+	x.returned = 1;
+	x.release = 1;
+	ticker_stop = 1;
+	return NULL;
+}
+
+/* COL_CANCEL_WAITING's canceller: sees the caller in its wait, cancels it. */
+static void *x1_canceller(void *arg)
+{
+	struct coop_task_info in;
+	long before;
+
+	(void)arg;
+	yield_until_state("caller", COOP_TASK_BLOCKED);
+	in = info_of("caller");
+	ck_assert_int_eq(in.wait, x1_rows[x.row].wait_kind);
+	ck_assert_ptr_eq(in.wait_object, x1_wait_object());
+	ck_assert_int_eq(in.wait_deadline, x.d);
+	ck_assert_uint_eq(in.flags & COOP_TASK_INFO_CANCELLED, 0);
+	before = ticks;
+	ck_assert_int_eq(coop_cancel(x.caller), 0);
+	ck_assert_int_eq(ticks, before); /* never switches */
+	ck_assert_int_eq(x.returned, 0);
+	in = info_of("caller");
+	ck_assert_uint_ne(in.flags & COOP_TASK_INFO_CANCELLED, 0);
+	return NULL;
+}
+
+/* COL_COMPLETION_FIRST's completer: completes the object, then cancels the
+ * caller after it was woken and before it runs. */
+static void *x1_completer(void *arg)
+{
+	(void)arg;
+	if (x.row == ROW_SLEEP)
+		x.wake = coop_deadline_in((RUNNING_ON_VALGRIND ? 300 : 50) * COOP_MSEC);
+	x1_rows[x.row].complete();
+	ck_assert_int_eq(x.returned, 0);
+	ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
+	ck_assert_int_eq(coop_cancel(x.caller), 0);
+	return NULL;
+}
+
+/* One scenario: a fresh caller (and helper), run, then the test cleans up
+ * from outside: joins what is left, destroys the group. */
+static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helper)(void *),
+                        int pending)
+{
+	void *res = NULL;
+
+	memset(&x, 0, sizeof(x));
+	x.pending = pending;
+	x.row = row;
+	x.column = column;
+	x.ready = ready;
+	x.d = d;
+	x.rc = 12345;
+	x.probe = -1;
+	if (helper == x1_completer) /* first: the sleep row's completer sleeps first */
+		ck_assert_int_eq(coop_spawn(ctx, NULL, helper, NULL, NULL), 0);
+	x.caller = spawn_named("caller", x1_caller, NULL);
+	start_ticker();
+	if (helper && helper != x1_completer)
+		ck_assert_int_eq(coop_spawn(ctx, NULL, helper, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_join(x.caller, NULL), 0);
+	ck_assert_int_eq(x.returned, 1);
+	/* Whatever the caller did not consume is still joinable (R3: a
+	 * failed call had no effect), with its own result. */
+	if (x.target && !x.consumed) {
+		ck_assert_int_eq(coop_join(x.target, &res), 0);
+		ck_assert_ptr_eq(res, X1_RESULT);
+	}
+	if (x.member) {
+		ck_assert_int_eq(coop_join(x.member, &res), 0);
+		ck_assert_ptr_eq(res, X1_RESULT);
+	}
+	if (x.group)
+		ck_assert_int_eq(coop_group_destroy(x.group), 0);
+}
+
+/* Expired deadline on a ready object: succeeds, without switching. */
+START_TEST(t_x_1_expired_deadline_ready_succeeds)
+{
+	const int64_t *ds = x1_expired();
+	int64_t d[4];
+	int i;
+
+	memcpy(d, ds, sizeof(d));
+	for (i = 0; i < 4; i++) {
+		x1_scenario(_i, COL_EXPIRED_READY, 1, d[i], NULL, 0);
+		ck_assert_msg(x.rc == 0, "%s: deadline %" PRId64 ": %d", x1_rows[_i].name, d[i], x.rc);
+		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL) {
+			ck_assert_int_eq(x.consumed, 1);
+			ck_assert_ptr_eq(x.res, X1_RESULT);
+		}
+	}
+}
+END_TEST
+
+/* Expired deadline on an object that is not ready: -ETIMEDOUT without
+ * switching, no effect (checked in the caller after each call). */
+START_TEST(t_x_1_expired_deadline_not_ready_etimedout)
+{
+	x1_scenario(_i, COL_EXPIRED_NOT_READY, 0, 0, NULL, 0);
+	ck_assert_int_eq(x.rc, -ETIMEDOUT);
+}
+END_TEST
+
+/* Pending cancellation: -ECANCELED at entry, even if ready and even with
+ * deadline 0.  A group wait cancels its group first (R2's exception): it
+ * returns once the members ended. */
+START_TEST(t_x_1_pending_cancel_at_entry)
+{
+	int ready, k;
+	int64_t ds[3];
+
+	for (ready = 1; ready >= 0; ready--) {
+		ds[0] = COOP_NOWAIT;
+		ds[1] = COOP_FOREVER;
+		ds[2] = coop_deadline_in(3600 * COOP_SEC);
+		for (k = 0; k < 3; k++) {
+			/* The group wait's deadline still ends it: with a member
+			 * left and the deadline passed, -ETIMEDOUT (the group
+			 * cancelled all the same). */
+			int expired_group = _i == ROW_GROUP_WAIT && !ready && ds[k] == COOP_NOWAIT;
+
+			x1_scenario(_i, COL_PENDING, ready, ds[k], NULL, 0);
+			ck_assert_msg(x.rc == (expired_group ? -ETIMEDOUT : -ECANCELED),
+			              "%s: ready %d deadline %" PRId64 ": %d", x1_rows[_i].name, ready, ds[k],
+			              x.rc);
+			if (_i == ROW_GROUP_WAIT) {
+				ck_assert_int_eq(x.probe, 1);
+				if (!ready) {
+					ck_assert_int_eq(x.held_ended_at_return, !expired_group);
+					ck_assert_int_eq(x.held_saw_cancel, 1);
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/* Cancelled while waiting: -ECANCELED, no effect (the joined task runs on
+ * and stays joinable); a group wait cancels the group and returns once its
+ * member ended. */
+START_TEST(t_x_1_cancel_while_waiting)
+{
+	int64_t ds[2];
+	int k;
+
+	ds[0] = COOP_FOREVER;
+	ds[1] = coop_deadline_in(3600 * COOP_SEC);
+	for (k = 0; k < 2; k++) {
+		x1_scenario(_i, COL_CANCEL_WAITING, 0, ds[k], x1_canceller, 0);
+		ck_assert_msg(x.rc == -ECANCELED, "%s: %d", x1_rows[_i].name, x.rc);
+		if (_i == ROW_GROUP_WAIT) {
+			ck_assert_int_eq(x.held_ended_at_return, 1);
+			ck_assert_int_eq(x.held_saw_cancel, 1);
+		}
+	}
+}
+END_TEST
+
+/* The completion was processed before the cancel (the caller woken, not
+ * yet run): the call succeeds, the cancellation stays for the next call.
+ * This is T-CAN-6 too. */
+START_TEST(t_x_1_t_can_6_completion_before_cancel)
+{
+	x1_scenario(_i, COL_COMPLETION_FIRST, 0, COOP_FOREVER, x1_completer, 0);
+	ck_assert_msg(x.rc == 0, "%s: %d", x1_rows[_i].name, x.rc);
+	ck_assert_int_eq(x.after_rc, -ECANCELED);
+	if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL) {
+		ck_assert_int_eq(x.consumed, 1);
+		ck_assert_ptr_eq(x.res, X1_RESULT);
+	}
+	if (_i == ROW_GROUP_WAIT)
+		ck_assert_int_eq(x.probe, 0); /* the group was not cancelled */
+}
+END_TEST
+
+/* A deadline below -1 (coop_join: a NULL task): -EINVAL, before a pending
+ * cancellation, without switching or effect. */
+START_TEST(t_x_1_bad_deadline_einval)
+{
+	static const int64_t bad[] = {-2, INT64_MIN};
+	int ready, pending, k;
+
+	for (ready = 0; ready < 2; ready++)
+		for (pending = 0; pending < 2; pending++)
+			for (k = 0; k < 2; k++) {
+				x1_scenario(_i, COL_EINVAL, ready, bad[k], NULL, pending);
+				ck_assert_msg(x.rc == -EINVAL, "%s: %d", x1_rows[_i].name, x.rc);
+				if (_i == ROW_GROUP_WAIT)
+					ck_assert_int_eq(x.probe, 0);
+			}
+}
+END_TEST
+
+
+/* ===================================================== error precedence == */
+/* A7.1: argument errors (-EINVAL, then -EXDEV), then -EPERM, then a pending
+ * cancellation, then the operation's errors, -ETIMEDOUT last. */
+
+static struct coop_context *ctx2;
+static struct coop_group *g_other;
+static struct coop_task *t_other;
+static struct coop_task *prec_held_t, *prec_checker_t;
+static struct coop_group *prec_group;
+static int prec_done, prec_checked;
+
+static void *prec_held(void *arg)
+{
+	while (!prec_done)
+		ck_assert_int_eq(coop_yield(), 0);
+	return arg;
+}
+
+/* "joiner" joins the held task; "joiner2" joins the checker. */
+static void *prec_joiner(void *arg)
+{
+	void *res = NULL;
+
+	ck_assert_int_eq(coop_join(arg, &res), 0);
+	return res;
+}
+
+static void *prec_checker(void *arg)
+{
+	struct coop_task_opts o = {.size = sizeof(o), .group = g_other};
+	struct coop_task *det = NULL, *t = NULL;
+	struct coop_task *joiner = arg;
+
+	yield_until_state("joiner", COOP_TASK_BLOCKED);
+	yield_until_state("joiner2", COOP_TASK_BLOCKED);
+	/* Joining a task another task joins: -EINVAL, whatever the deadline. */
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_FOREVER), -EINVAL);
+	/* Joining oneself: -EDEADLK, while another task joins the caller too,
+	 * and before -ETIMEDOUT. */
+	ck_assert_int_eq(coop_join_until(coop_self(), NULL, COOP_NOWAIT), -EDEADLK);
+	ck_assert_int_eq(coop_join_until(coop_self(), NULL, COOP_FOREVER), -EDEADLK);
+	ck_assert_int_eq(coop_join(coop_self(), NULL), -EDEADLK);
+	/* A member waiting on its own group: -EDEADLK before -ETIMEDOUT. */
+	ck_assert_int_eq(coop_group_wait(prec_group, COOP_NOWAIT), -EDEADLK);
+	ck_assert_int_eq(coop_group_wait(prec_group, COOP_FOREVER), -EDEADLK);
+	/* The operation's own outcome, for reference. */
+	ck_assert_int_eq(coop_join_until(joiner, NULL, COOP_NOWAIT), -ETIMEDOUT);
+
+	ck_assert_int_eq(coop_spawn(ctx, &det, returns_arg, NULL, NULL), 0);
+	ck_assert_int_eq(coop_detach(det), 0);
+	ck_assert_int_eq(coop_cancel(coop_self()), 0);
+	/* With a pending cancellation: argument errors first. */
+	ck_assert_int_eq(coop_sleep_until(-2), -EINVAL);
+	ck_assert_int_eq(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_join(NULL, NULL), -EINVAL);
+	ck_assert_int_eq(coop_join_until(joiner, NULL, -2), -EINVAL);
+	ck_assert_int_eq(coop_join_until(det, NULL, COOP_NOWAIT), -EINVAL);     /* detached */
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_NOWAIT), -EINVAL); /* joined */
+	ck_assert_int_eq(coop_join_until(t_other, NULL, COOP_NOWAIT), -EINVAL); /* other context */
+	ck_assert_int_eq(coop_group_wait(NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_group_wait(g_other, -2), -EINVAL); /* -EINVAL before -EXDEV */
+	ck_assert_int_eq(coop_group_wait(g_other, COOP_NOWAIT), -EXDEV);
+	ck_assert_int_eq(coop_group_wait(g_other, COOP_FOREVER), -EXDEV);
+	ck_assert_int_eq(coop_group_cancel(g_other), -EXDEV);
+	ck_assert_int_eq(coop_group_cancel(NULL), -EINVAL);
+	ck_assert_int_eq(coop_cancel(t_other), -EXDEV);
+	ck_assert_int_eq(coop_cancel(NULL), -EINVAL);
+	ck_assert_int_eq(coop_set_deadline(-2, NULL), -EINVAL);
+	ck_assert_int_eq(coop_spawn(ctx, &t, returns_arg, NULL, &o), -EXDEV);
+	ck_assert_int_eq(coop_spawn(ctx, &t, NULL, NULL, &o), -EINVAL);
+	/* Then the cancellation, before the operation and -ETIMEDOUT. */
+	ck_assert_int_eq(coop_join_until(joiner, NULL, COOP_NOWAIT), -ECANCELED);
+	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
+	ck_assert_int_eq(coop_sleep_until(COOP_FOREVER), -ECANCELED);
+	prec_checked = 1;
+	prec_done = 1;
+	return (void *)(intptr_t)99;
+}
+
+START_TEST(a7_1_error_precedence)
+{
+	struct coop_task_opts o = {.size = sizeof(o)};
+	struct coop_group *g = NULL;
+	struct coop_task *j = NULL, *j2 = NULL, *t = NULL;
+	void *res = NULL;
+	int n_other;
+
+	ck_assert_int_eq(coop_context_create(&ctx2, NULL), 0);
+	ck_assert_int_eq(coop_group_create(ctx2, &g_other), 0);
+	ck_assert_int_eq(coop_spawn(ctx2, &t_other, returns_arg, NULL, NULL), 0);
+	ck_assert_int_eq(coop_group_create(ctx, &prec_group), 0);
+	prec_done = prec_checked = 0;
+	prec_held_t = spawn_named("held", prec_held, (void *)(intptr_t)5);
+	j = spawn_named("joiner", prec_joiner, prec_held_t);
+	prec_checker_t = spawn_opts("checker", prec_group, prec_checker, j);
+	j2 = spawn_named("joiner2", prec_joiner, prec_checker_t);
+
+	/* Outside a task: -EINVAL, then -EXDEV, before -EPERM and -EAGAIN;
+	 * R4 before R1: -EAGAIN (never -ETIMEDOUT) for what cannot complete. */
+	ck_assert_int_eq(coop_sleep_until(-2), -EINVAL);
+	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), -EPERM);
+	ck_assert_int_eq(coop_sleep_until(COOP_FOREVER), -EPERM);
+	ck_assert_int_eq(coop_set_deadline(-2, NULL), -EINVAL);
+	ck_assert_int_eq(coop_set_deadline(COOP_NOWAIT, NULL), -EPERM);
+	ck_assert_int_eq(coop_shield(1), -EPERM);
+	ck_assert_int_eq(coop_shield(0), -EPERM);
+	ck_assert_int_eq(coop_cancelled(), 0);
+	ck_assert_int_eq(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, -2), -EINVAL);
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_FOREVER), -EAGAIN);
+	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, coop_deadline_in(COOP_SEC)), -EAGAIN);
+	ck_assert_int_eq(coop_group_wait(NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_group_wait(prec_group, -2), -EINVAL);
+	ck_assert_int_eq(coop_group_wait(prec_group, COOP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(coop_group_wait(prec_group, COOP_FOREVER), -EAGAIN);
+	ck_assert_int_eq(coop_group_create(NULL, NULL), -EINVAL);
+	ck_assert_int_eq(coop_group_create(ctx, NULL), -EINVAL);
+	ck_assert_int_eq(coop_group_create(NULL, &g), -EPERM);
+	ck_assert_int_eq(coop_group_destroy(NULL), -EINVAL);
+	ck_assert_int_eq(coop_group_cancel(NULL), -EINVAL);
+	ck_assert_int_eq(coop_cancel(NULL), -EINVAL);
+	o.group = g_other;
+	ck_assert_int_eq(coop_spawn(ctx, &t, returns_arg, NULL, &o), -EXDEV);
+	ck_assert_int_eq(coop_spawn(ctx, &t, NULL, NULL, &o), -EINVAL);
+	ck_assert_int_eq(coop_spawn(NULL, &t, returns_arg, NULL, &o), -EINVAL);
+	n_other = coop_context_tasks(ctx2, NULL, 0);
+	ck_assert_int_eq(n_other, 1);
+
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(prec_checked, 1);
+	ck_assert_int_eq(coop_join(j, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)5);
+	ck_assert_int_eq(coop_join(j2, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)99);
+	ck_assert_int_eq(coop_context_tasks(ctx2, NULL, 0), n_other);
+	ck_assert_int_eq(coop_group_destroy(prec_group), 0);
+	coop_context_destroy(ctx2);
+	ck_assert_int_eq(coop_group_destroy(g_other), 0);
+}
+END_TEST
+
+/* ============================================================== T-CAN == */
+
+/* T-CAN-1: a task cancelled in each wait gets -ECANCELED; the state after. */
+enum { C1_SLEEP, C1_SLEEP_FOREVER, C1_JOIN, C1_JOIN_UNTIL, C1_GROUP, C1_KINDS };
+static const char *const c1_names[C1_KINDS] = {"sleep", "sleep-forever", "join", "join-until",
+                                                "group"};
+static int c1_rc[C1_KINDS], c1_members_ended_at_return;
+static struct coop_task *c1_target, *c1_target2;
+static struct coop_group *c1_group;
+static int c1_release, c1_target_saw_cancel, c1_members_ended, c1_members_cancelled;
+
+static void *c1_target_fn(void *arg)
+{
+	while (!c1_release) {
+		if (coop_cancelled())
+			c1_target_saw_cancel = 1;
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	}
+	return arg;
+}
+
+/* Members: park until cancelled, then clean up (shielded, taking time). */
+static void *c1_member(void *arg)
+{
+	int rc = coop_sleep_until(COOP_FOREVER), old;
+
+	if (rc == -ECANCELED)
+		c1_members_cancelled++;
+	old = coop_shield(1);
+	ck_assert_int_eq(old, 0);
+	ck_assert_int_eq(coop_sleep_until(coop_deadline_in(2 * COOP_MSEC)), 0);
+	ck_assert_int_eq(coop_shield(old), 1);
+	c1_members_ended++;
+	return arg;
+}
+
+static void *c1_waiter(void *arg)
+{
+	int k = (int)(intptr_t)arg;
+
+	switch (k) {
+	case C1_SLEEP:
+		c1_rc[k] = coop_sleep_until(coop_deadline_in(3600 * COOP_SEC));
+		break;
+	case C1_SLEEP_FOREVER:
+		c1_rc[k] = coop_sleep_until(COOP_FOREVER);
+		break;
+	case C1_JOIN:
+		c1_rc[k] = coop_join(c1_target, NULL);
+		break;
+	case C1_JOIN_UNTIL:
+		c1_rc[k] = coop_join_until(c1_target2, NULL, coop_deadline_in(3600 * COOP_SEC));
+		break;
+	default:
+		c1_rc[k] = coop_group_wait(c1_group, COOP_FOREVER);
+		c1_members_ended_at_return = c1_members_ended;
+		break;
+	}
+	return COOP_CANCELED;
+}
+
+static void *c1_canceller(void *arg)
+{
+	struct coop_task **w = arg;
+	int k;
+
+	for (k = 0; k < C1_KINDS; k++) {
+		yield_until_state(c1_names[k], COOP_TASK_BLOCKED);
+		ck_assert_int_eq(coop_cancel(w[k]), 0);
+		ck_assert_int_eq(c1_rc[k], 12345); /* not run yet */
+	}
+	c1_release = 1;
+	return NULL;
+}
+
+START_TEST(t_can_1_cancel_each_wait)
+{
+	struct coop_task *w[C1_KINDS], *members[3];
+	void *res = NULL;
+	int k;
+
+	c1_release = c1_target_saw_cancel = c1_members_ended = c1_members_cancelled = 0;
+	c1_members_ended_at_return = -1;
+	for (k = 0; k < C1_KINDS; k++)
+		c1_rc[k] = 12345;
+	ck_assert_int_eq(coop_group_create(ctx, &c1_group), 0);
+	c1_target = spawn_named("target", c1_target_fn, (void *)(intptr_t)11);
+	c1_target2 = spawn_named("target2", c1_target_fn, (void *)(intptr_t)12);
+	/* Two joinable members and a detached one. */
+	members[0] = spawn_opts("m0", c1_group, c1_member, NULL);
+	members[1] = spawn_opts("m1", c1_group, c1_member, NULL);
+	members[2] = spawn_opts("m2", c1_group, c1_member, NULL);
+	ck_assert_int_eq(coop_detach(members[2]), 0);
+	for (k = 0; k < C1_KINDS; k++)
+		w[k] = spawn_named(c1_names[k], c1_waiter, (void *)(intptr_t)k);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c1_canceller, w, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	for (k = 0; k < C1_KINDS; k++) {
+		ck_assert_msg(c1_rc[k] == -ECANCELED, "%s: %d", c1_names[k], c1_rc[k]);
+		ck_assert_int_eq(coop_join(w[k], &res), 0);
+		ck_assert_ptr_eq(res, COOP_CANCELED);
+	}
+	/* The joins: the handle stayed valid, the task was not cancelled. */
+	ck_assert_int_eq(c1_target_saw_cancel, 0);
+	ck_assert_int_eq(coop_join(c1_target, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)11);
+	ck_assert_int_eq(coop_join(c1_target2, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)12);
+	/* The group wait: the group was cancelled, and it returned only after
+	 * every member (the detached one too) had ended. */
+	ck_assert_int_eq(c1_members_cancelled, 3);
+	ck_assert_int_eq(c1_members_ended_at_return, 3);
+	ck_assert_int_eq(coop_join(members[0], NULL), 0);
+	ck_assert_int_eq(coop_join(members[1], NULL), 0);
+	ck_assert_int_eq(coop_group_wait(c1_group, COOP_NOWAIT), 0);
+	probe_started_cancelled = -1;
+	members[0] = spawn_opts("late", c1_group, probe, NULL);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(probe_started_cancelled, 1);
+	ck_assert_int_eq(coop_join(members[0], NULL), 0);
+	ck_assert_int_eq(coop_group_destroy(c1_group), 0);
+}
+END_TEST
+
+/* T-CAN-2: sticky.  After one -ECANCELED, the next different blocking calls
+ * fail at entry (without a switch), deadline-0 ones on ready objects too;
+ * the ready objects are left as they were. */
+static struct coop_task *c2_ended;
+static struct coop_group *c2_empty;
+static int c2_rc[8], c2_switched;
+
+static void *c2_task(void *arg)
+{
+	long before;
+	int i = 0;
+
+	(void)arg;
+	/* Woken from a sleep by the cancel. */
+	c2_rc[i++] = coop_sleep_until(COOP_FOREVER);
+	ck_assert_int_eq(coop_yield(), 0);
+	before = ticks;
+	c2_rc[i++] = coop_sleep_until(COOP_NOWAIT);             /* ready: its deadline passed */
+	c2_rc[i++] = coop_join_until(c2_ended, NULL, COOP_NOWAIT); /* ready: ended */
+	c2_rc[i++] = coop_join(c2_ended, NULL);                 /* ready: ended */
+	c2_rc[i++] = coop_group_wait(c2_empty, COOP_NOWAIT);    /* ready: empty */
+	c2_rc[i++] = coop_sleep_until(coop_deadline_in(COOP_SEC));
+	c2_rc[i++] = coop_join_until(c2_ended, NULL, COOP_FOREVER);
+	c2_rc[i++] = coop_group_wait(c2_empty, COOP_FOREVER);
+	c2_switched = ticks != before;
+	ticker_stop = 1;
+	return NULL;
+}
+
+static void *c2_canceller(void *arg)
+{
+	yield_until_state("sticky", COOP_TASK_BLOCKED);
+	ck_assert_int_eq(coop_cancel(arg), 0);
+	return NULL;
+}
+
+START_TEST(t_can_2_sticky)
+{
+	struct coop_task *t;
+	void *res = NULL;
+	int i;
+
+	c2_ended = spawn_named("ended", returns_arg, (void *)(intptr_t)21);
+	ck_assert_int_eq(coop_group_create(ctx, &c2_empty), 0);
+	t = spawn_named("sticky", c2_task, NULL);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c2_canceller, t, NULL), 0);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	for (i = 0; i < 8; i++)
+		ck_assert_msg(c2_rc[i] == -ECANCELED, "call %d: %d", i, c2_rc[i]);
+	ck_assert_int_eq(c2_switched, 0);
+	/* The ended task was not joined by the failed calls. */
+	ck_assert_int_eq(coop_join(c2_ended, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)21);
+	ck_assert_int_eq(coop_join(t, NULL), 0);
+	ck_assert_int_eq(coop_group_destroy(c2_empty), 0);
+}
+END_TEST
+
+/* T-CAN-3: calls that never wait keep working after a cancel. */
+static int c3_child_cancelled = -1, c3_child_rc = 1, c3_other_rc = 1, c3_done;
+
+static void *c3_child(void *arg)
+{
+	c3_child_cancelled = coop_cancelled();
+	c3_child_rc = coop_sleep_until(coop_deadline_in(COOP_MSEC));
+	return arg;
+}
+
+static void *c3_other(void *arg)
+{
+	c3_other_rc = coop_sleep_until(COOP_FOREVER);
+	return arg;
+}
+
+static void *c3_task(void *arg)
+{
+	struct coop_task *child = NULL, *det = NULL, *other = arg;
+	struct coop_group *g = NULL;
+	struct coop_task_info in[4];
+	int64_t old = 0;
+	long before;
+	int i;
+
+	ck_assert_int_eq(coop_cancel(coop_self()), 0);
+	ck_assert_int_eq(coop_cancelled(), 1);
+	before = ticks;
+	ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_int_gt(ticks, before); /* it did switch */
+	ck_assert_ptr_nonnull(coop_self());
+	ck_assert_str_eq(coop_task_name(coop_self()), "cancelled");
+	ck_assert_int_eq(coop_spawn(ctx, &child, c3_child, (void *)(intptr_t)31, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, &det, returns_arg, NULL, NULL), 0);
+	ck_assert_int_eq(coop_detach(det), 0);
+	ck_assert_int_eq(coop_cancel(other), 0);
+	ck_assert_int_eq(coop_cancel(coop_self()), 0);
+	ck_assert_int_eq(coop_group_create(NULL, &g), 0);
+	ck_assert_int_eq(coop_group_cancel(g), 0);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+	ck_assert_int_eq(coop_set_deadline(coop_deadline_in(COOP_SEC), &old), 0);
+	ck_assert_int_eq(old, COOP_FOREVER);
+	ck_assert_int_eq(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	ck_assert_int_eq(coop_shield(1), 0);
+	ck_assert_int_eq(coop_shield(0), 1);
+	for (i = 0; i < 4; i++)
+		in[i].size = sizeof(in[i]);
+	ck_assert_int_ge(coop_context_tasks(ctx, in, 4), 4);
+	/* The children were not cancelled with it: spawning is not inheriting. */
+	while (c3_child_rc == 1)
+		ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_int_eq(c3_child_cancelled, 0);
+	ck_assert_int_eq(c3_child_rc, 0);
+	/* A blocking call does fail; the child is joined from outside. */
+	ck_assert_int_eq(coop_join(child, NULL), -ECANCELED);
+	c3_done = 1;
+	ticker_stop = 1;
+	coop_exit((void *)(intptr_t)child); /* coop_exit works too */
+}
+
+START_TEST(t_can_3_nonblocking_still_work)
+{
+	struct coop_task *t, *other;
+	void *res = NULL;
+
+	other = spawn_named("other", c3_other, (void *)(intptr_t)32);
+	t = spawn_named("cancelled", c3_task, other);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(c3_done, 1);
+	ck_assert_int_eq(c3_other_rc, -ECANCELED);
+	ck_assert_int_eq(coop_join(t, &res), 0);
+	ck_assert_int_eq(coop_join((struct coop_task *)res, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)31);
+	ck_assert_int_eq(coop_join(other, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)32);
+}
+END_TEST
+
+/* T-CAN-4: shields. */
+static struct coop_task *c4_child;
+static struct coop_group *c4_group;
+static int c4_member_saw_cancel, c4_done;
+static int64_t c4_wake;
+
+static void *c4_member(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (coop_cancelled())
+			c4_member_saw_cancel = 1;
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	}
+	return arg;
+}
+
+static void *c4_task(void *arg)
+{
+	struct coop_task_info in;
+	void *res = NULL;
+	int64_t d;
+	long before;
+	int a, b;
+
+	(void)arg;
+	ck_assert_int_eq(coop_shield(1), 0);
+	in = info_of("shielded");
+	ck_assert_uint_ne(in.flags & COOP_TASK_INFO_SHIELDED, 0);
+	/* Cancelled while asleep (by the canceller): the sleep runs its
+	 * course. */
+	c4_wake = coop_deadline_in(50 * COOP_MSEC);
+	ck_assert_int_eq(coop_sleep_until(c4_wake), 0);
+	ck_assert_int_ge(coop_now(), c4_wake);
+	in = info_of("shielded");
+	ck_assert_uint_ne(in.flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_uint_ne(in.flags & COOP_TASK_INFO_SHIELDED, 0);
+	ck_assert_int_eq(coop_cancelled(), 0);
+	/* Waits complete normally... */
+	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), 0);
+	ck_assert_int_eq(coop_join(c4_child, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)41);
+	ck_assert_int_eq(coop_group_wait(c4_group, COOP_FOREVER), 0);
+	ck_assert_int_eq(c4_member_saw_cancel, 0); /* the group was not cancelled */
+	/* ...and deadlines still end them. */
+	d = coop_deadline_in(3 * COOP_MSEC);
+	ck_assert_int_eq(coop_set_deadline(d, NULL), 0);
+	ck_assert_int_eq(coop_sleep_until(COOP_FOREVER), -ETIMEDOUT);
+	ck_assert_int_ge(coop_now(), d);
+	ck_assert_int_eq(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	ck_assert_int_eq(coop_join_until(coop_self(), NULL, COOP_NOWAIT), -EDEADLK);
+	/* Nested save/restore: the shield stays up until the outermost one
+	 * is restored; any nonzero value raises it. */
+	a = coop_shield(1);
+	ck_assert_int_eq(a, 1);
+	b = coop_shield(7);
+	ck_assert_int_eq(b, 1);
+	ck_assert_int_eq(coop_shield(b), 1);
+	ck_assert_int_eq(coop_cancelled(), 0);
+	ck_assert_int_eq(coop_shield(a), 1);
+	ck_assert_int_eq(coop_cancelled(), 0);
+	/* Lowering it does not switch; the next blocking call fails. */
+	ck_assert_int_eq(coop_yield(), 0);
+	before = ticks;
+	ck_assert_int_eq(coop_shield(0), 1);
+	ck_assert_int_eq(ticks, before);
+	ck_assert_int_eq(coop_cancelled(), 1);
+	in = info_of("shielded");
+	ck_assert_uint_eq(in.flags & COOP_TASK_INFO_SHIELDED, 0);
+	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
+	ck_assert_int_eq(ticks, before);
+	/* Raised again: delivery held again. */
+	ck_assert_int_eq(coop_shield(1), 0);
+	ck_assert_int_eq(coop_cancelled(), 0);
+	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), 0);
+	ck_assert_int_eq(coop_shield(0), 1);
+	c4_done = 1;
+	ticker_stop = 1;
+	return NULL;
+}
+
+static void *c4_canceller(void *arg)
+{
+	yield_until_state("shielded", COOP_TASK_BLOCKED);
+	ck_assert_int_eq(info_of("shielded").wait, COOP_WAIT_SLEEP);
+	ck_assert_int_eq(coop_cancel(arg), 0);
+	/* A shielded wait is not interrupted. */
+	ck_assert_int_eq(state_of("shielded"), COOP_TASK_BLOCKED);
+	return NULL;
+}
+
+/* Nesting in a task that is not cancelled. */
+static void *c4_nest(void *arg)
+{
+	int s0, s1;
+
+	s0 = coop_shield(1);
+	ck_assert_int_eq(s0, 0);
+	s1 = coop_shield(1);
+	ck_assert_int_eq(s1, 1);
+	ck_assert_int_eq(coop_shield(s1), 1);
+	ck_assert_int_eq(coop_shield(s0), 1);
+	ck_assert_int_eq(coop_shield(0), 0);
+	return arg;
+}
+
+START_TEST(t_can_4_shield)
+{
+	struct coop_task *t;
+
+	c4_member_saw_cancel = c4_done = 0;
+	ck_assert_int_eq(coop_group_create(ctx, &c4_group), 0);
+	c4_child = spawn_named("child", c4_member, (void *)(intptr_t)41);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c4_member, NULL,
+	                            &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                     .group = c4_group}),
+	                 0);
+	t = spawn_named("shielded", c4_task, NULL);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c4_canceller, t, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c4_nest, NULL, NULL), 0);
+	start_ticker();
+	ck_assert_int_eq(coop_shield(1), -EPERM);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(c4_done, 1);
+	ck_assert_int_eq(coop_join(t, NULL), 0);
+	ck_assert_int_eq(coop_group_destroy(c4_group), 0);
+}
+END_TEST
+
+/* T-CAN-5: cancelled before it started: it runs, sees it, its first
+ * blocking call fails, and it can free its argument. */
+static int c5_ran, c5_saw, c5_rc;
+
+static void *c5_task(void *arg)
+{
+	c5_ran++;
+	c5_saw += coop_cancelled();
+	c5_rc = coop_sleep_until(COOP_NOWAIT);
+	free(arg);
+	return COOP_CANCELED;
+}
+
+static void *c5_spawner(void *arg)
+{
+	struct coop_task *t = NULL;
+	void *res = NULL;
+
+	(void)arg;
+	ck_assert_int_eq(coop_spawn(ctx, &t, c5_task, malloc(64), NULL), 0);
+	ck_assert_int_eq(coop_cancel(t), 0);
+	ck_assert_int_eq(coop_join(t, &res), 0);
+	ck_assert_ptr_eq(res, COOP_CANCELED);
+	ck_assert_int_eq(c5_rc, -ECANCELED);
+	return NULL;
+}
+
+START_TEST(t_can_5_cancel_before_start)
+{
+	struct coop_task *t = NULL;
+	struct coop_task_info in;
+	void *res = NULL;
+
+	c5_ran = c5_saw = 0;
+	c5_rc = 1;
+	t = spawn_named("unstarted", c5_task, malloc(64));
+	ck_assert_int_eq(coop_cancel(t), 0);
+	in = info_of("unstarted");
+	ck_assert_int_eq(in.state, COOP_TASK_READY);
+	ck_assert_uint_ne(in.flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(c5_ran, 1);
+	ck_assert_int_eq(c5_saw, 1);
+	ck_assert_int_eq(c5_rc, -ECANCELED);
+	ck_assert_int_eq(coop_join(t, &res), 0);
+	ck_assert_ptr_eq(res, COOP_CANCELED);
+	/* The same, cancelled by another task before it ran. */
+	c5_rc = 1;
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c5_spawner, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(c5_ran, 2);
+	ck_assert_int_eq(c5_saw, 2);
+}
+END_TEST
+
+/* T-CAN-7: cancelling a task that ended (not yet joined) is a no-op: 0. */
+static void *c7_task(void *arg)
+{
+	struct coop_task *ended = arg;
+	void *res = NULL;
+
+	ck_assert_int_eq(coop_yield(), 0); /* the other one has ended */
+	ck_assert_int_eq(coop_cancel(ended), 0);
+	ck_assert_int_eq(coop_cancel(ended), 0);
+	/* The caller is not cancelled by it; the result is the task's. */
+	ck_assert_int_eq(coop_cancelled(), 0);
+	ck_assert_int_eq(coop_join(ended, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)71);
+	return NULL;
+}
+
+START_TEST(t_can_7_cancel_ended_task)
+{
+	struct coop_task *a, *b;
+	struct coop_task_info in;
+	void *res = NULL;
+
+	a = spawn_named("a", returns_arg, (void *)(intptr_t)71);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c7_task, a, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	/* From outside, after coop_run. */
+	b = spawn_named("b", returns_arg, (void *)(intptr_t)72);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_cancel(b), 0);
+	ck_assert_int_eq(coop_cancel(b), 0);
+	in = info_of("b");
+	ck_assert_int_eq(in.state, COOP_TASK_DONE);
+	ck_assert_int_eq(coop_join(b, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)72);
+	ck_assert_int_eq(coop_cancel(NULL), -EINVAL);
+}
+END_TEST
+
+/* T-CAN-8: coop_cancelled() is 1 only when pending and unshielded. */
+static int c8_seen[8];
+
+static void *c8_task(void *arg)
+{
+	int i = 0;
+
+	(void)arg;
+	c8_seen[i++] = coop_cancelled();   /* 0 */
+	ck_assert_int_eq(coop_cancel(coop_self()), 0);
+	c8_seen[i++] = coop_cancelled();   /* 1 */
+	ck_assert_int_eq(coop_shield(1), 0);
+	c8_seen[i++] = coop_cancelled();   /* 0 */
+	ck_assert_int_eq(coop_shield(0), 1);
+	c8_seen[i++] = coop_cancelled();   /* 1 */
+	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
+	c8_seen[i++] = coop_cancelled();   /* 1: sticky */
+	ck_assert_int_eq(coop_yield(), 0);
+	c8_seen[i++] = coop_cancelled();   /* 1 */
+	return NULL;
+}
+
+START_TEST(t_can_8_cancelled_query)
+{
+	static const int expect[6] = {0, 1, 0, 1, 1, 1};
+	int i;
+
+	ck_assert_int_eq(coop_cancelled(), 0); /* outside a task */
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c8_task, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	for (i = 0; i < 6; i++)
+		ck_assert_msg(c8_seen[i] == expect[i], "step %d: %d", i, c8_seen[i]);
+	ck_assert_int_eq(coop_cancelled(), 0);
+}
+END_TEST
+
+/* T-CAN-9: the join of a cancelled task returns that task's own result. */
+static void *c9_conventional(void *arg)
+{
+	(void)arg;
+	if (coop_sleep_until(COOP_FOREVER) == -ECANCELED)
+		return COOP_CANCELED;
+	return NULL;
+}
+
+static void *c9_ignores(void *arg)
+{
+	(void)coop_sleep_until(COOP_FOREVER);
+	return arg;
+}
+
+static void *c9_exits(void *arg)
+{
+	(void)coop_sleep_until(COOP_FOREVER);
+	coop_exit(arg);
+}
+
+static void *c9_joiner(void *arg)
+{
+	struct coop_task **t = arg;
+	void *res = NULL;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(coop_cancel(t[i]), 0);
+	ck_assert_int_eq(coop_join(t[0], &res), 0);
+	ck_assert_ptr_eq(res, COOP_CANCELED);
+	ck_assert_int_eq(coop_join(t[1], &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)91);
+	ck_assert_int_eq(coop_join_until(t[2], &res, coop_deadline_in(10 * COOP_SEC)), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)92);
+	return NULL;
+}
+
+START_TEST(t_can_9_join_cancelled_result)
+{
+	struct coop_task *t[3];
+
+	ck_assert_ptr_eq(COOP_CANCELED, (void *)(intptr_t)-1);
+	t[0] = spawn_named("c0", c9_conventional, NULL);
+	t[1] = spawn_named("c1", c9_ignores, (void *)(intptr_t)91);
+	t[2] = spawn_named("c2", c9_exits, (void *)(intptr_t)92);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c9_joiner, t, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+}
+END_TEST
+
+/* T-CAN-10: coop_join_until's deadline: -ETIMEDOUT, the handle still
+ * joinable (again with a deadline, then without). */
+static int c10_release;
+
+static void *c10_slow(void *arg)
+{
+	while (!c10_release)
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	ck_assert_int_eq(coop_cancelled(), 0);
+	return arg;
+}
+
+static void *c10_task(void *arg)
+{
+	struct coop_task *t = arg;
+	void *res = (void *)(intptr_t)1;
+	int64_t d;
+	long before;
+
+	d = coop_deadline_in(5 * COOP_MSEC);
+	ck_assert_int_eq(coop_join_until(t, &res, d), -ETIMEDOUT);
+	ck_assert_int_ge(coop_now(), d);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)1); /* untouched */
+	ck_assert_int_eq(coop_yield(), 0);
+	before = ticks;
+	ck_assert_int_eq(coop_join_until(t, &res, COOP_NOWAIT), -ETIMEDOUT);
+	ck_assert_int_eq(ticks, before);
+	d = coop_deadline_in(2 * COOP_MSEC);
+	ck_assert_int_eq(coop_join_until(t, &res, d), -ETIMEDOUT);
+	ck_assert_int_ge(coop_now(), d);
+	c10_release = 1;
+	ck_assert_int_eq(coop_join_until(t, &res, coop_deadline_in(10 * COOP_SEC)), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)101);
+	ticker_stop = 1;
+	return NULL;
+}
+
+START_TEST(t_can_10_join_until_timeout)
+{
+	struct coop_task *t;
+
+	c10_release = 0;
+	t = spawn_named("slow", c10_slow, (void *)(intptr_t)101);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, c10_task, t, NULL), 0);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	/* From outside: the same rule, with -EAGAIN for a task not ended. */
+	c10_release = 0;
+	t = spawn_named("slow", c10_slow, (void *)(intptr_t)102);
+	ck_assert_int_eq(coop_join_until(t, NULL, COOP_NOWAIT), -EAGAIN);
+	c10_release = 1;
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_join_until(t, NULL, COOP_NOWAIT), 0);
+}
+END_TEST
+
+/* ============================================================== T-GRP == */
+
+/* T-GRP-1: an empty group's wait returns 0 at once, without a switch,
+ * whatever the deadline; a group whose members all ended is empty. */
+static void *g1_task(void *arg)
+{
+	struct coop_group *g = NULL, *ended = arg;
+	long before;
+
+	ck_assert_int_eq(coop_group_create(NULL, &g), 0);
+	ck_assert_int_eq(coop_yield(), 0);
+	before = ticks;
+	ck_assert_int_eq(coop_group_wait(g, COOP_NOWAIT), 0);
+	ck_assert_int_eq(coop_group_wait(g, COOP_FOREVER), 0);
+	ck_assert_int_eq(coop_group_wait(g, coop_deadline_in(COOP_SEC)), 0);
+	ck_assert_int_eq(coop_group_wait(ended, COOP_NOWAIT), 0);
+	ck_assert_int_eq(coop_group_wait(ended, COOP_FOREVER), 0);
+	ck_assert_int_eq(ticks, before);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+	ticker_stop = 1;
+	return NULL;
+}
+
+START_TEST(t_grp_1_empty_group_no_switch)
+{
+	struct coop_group *g = NULL, *ended = NULL;
+	struct coop_task *m;
+
+	ck_assert_int_eq(coop_group_create(ctx, &g), 0);
+	ck_assert_int_eq(coop_group_wait(g, COOP_NOWAIT), 0); /* outside a task too */
+	ck_assert_int_eq(coop_group_wait(g, COOP_FOREVER), 0);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+	/* Members that ended, one joinable (not joined), one detached. */
+	ck_assert_int_eq(coop_group_create(ctx, &ended), 0);
+	m = spawn_opts("m", ended, returns_arg, NULL);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, returns_arg, NULL,
+	                            &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                     .group = ended}),
+	                 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_group_wait(ended, COOP_FOREVER), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, g1_task, ended, NULL), 0);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_group_destroy(ended), 0);
+	ck_assert_int_eq(coop_join(m, NULL), 0);
+}
+END_TEST
+
+/* T-GRP-2: the wait returns after the last of 1,000 members ended
+ * (detached ones included); every one of several waiters is woken. */
+#define G2_MEMBERS 1000
+#define G2_WAITERS 3
+static int g2_ended, g2_seen[G2_WAITERS], g2_rc[G2_WAITERS];
+static struct coop_group *g2_group;
+
+static void *g2_member(void *arg)
+{
+	int i = (int)(intptr_t)arg, k;
+
+	for (k = 0; k < i % 7; k++)
+		ck_assert_int_eq(coop_yield(), 0);
+	if (i % 3 == 0)
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in((i % 5) * 100 * COOP_USEC)), 0);
+	g2_ended++;
+	return arg;
+}
+
+static void *g2_waiter(void *arg)
+{
+	int w = (int)(intptr_t)arg;
+
+	g2_rc[w] = coop_group_wait(g2_group, COOP_FOREVER);
+	g2_seen[w] = g2_ended;
+	return NULL;
+}
+
+START_TEST(t_grp_2_thousand_members)
+{
+	struct coop_task **t = calloc(G2_MEMBERS, sizeof(*t));
+	struct coop_task_opts o = {.size = sizeof(o)};
+	void *res = NULL;
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	g2_ended = 0;
+	ck_assert_int_eq(coop_group_create(ctx, &g2_group), 0);
+	o.group = g2_group;
+	for (i = 0; i < G2_WAITERS; i++)
+		ck_assert_int_eq(coop_spawn(ctx, NULL, g2_waiter, (void *)(intptr_t)i, NULL), 0);
+	for (i = 0; i < G2_MEMBERS; i++)
+		ck_assert_int_eq(coop_spawn(ctx, i % 2 ? &t[i] : NULL, g2_member, (void *)(intptr_t)i,
+		                            &o),
+		                 0);
+	ck_assert_int_eq(coop_group_destroy(g2_group), -EBUSY);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	for (i = 0; i < G2_WAITERS; i++) {
+		ck_assert_int_eq(g2_rc[i], 0);
+		ck_assert_int_eq(g2_seen[i], G2_MEMBERS);
+	}
+	/* Ended, unjoined members do not count. */
+	ck_assert_int_eq(coop_group_destroy(g2_group), 0);
+	for (i = 1; i < G2_MEMBERS; i += 2) {
+		ck_assert_int_eq(coop_join(t[i], &res), 0);
+		ck_assert_ptr_eq(res, (void *)(intptr_t)i);
+	}
+	free(t);
+}
+END_TEST
+
+/* T-GRP-3: coop_group_cancel reaches every member, whatever it is doing,
+ * and a member spawned afterwards starts cancelled. */
+static struct coop_group *g3_group;
+static int g3_forever_rc[2], g3_spin_saw, g3_shield_rc[3], g3_joiner_rc, g3_late_saw,
+	g3_late_rc, g3_target_saw, g3_release, g3_wait_rc;
+static struct coop_task *g3_target;
+
+static void *g3_forever(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+
+	g3_forever_rc[i] = coop_sleep_until(COOP_FOREVER);
+	return NULL;
+}
+
+static void *g3_spin(void *arg)
+{
+	while (!coop_cancelled())
+		ck_assert_int_eq(coop_yield(), 0);
+	g3_spin_saw = 1;
+	return arg;
+}
+
+static void *g3_shielded(void *arg)
+{
+	ck_assert_int_eq(coop_shield(1), 0);
+	g3_shield_rc[0] = coop_sleep_until(coop_deadline_in(50 * COOP_MSEC));
+	g3_shield_rc[1] = coop_cancelled();
+	ck_assert_int_eq(coop_shield(0), 1);
+	g3_shield_rc[2] = coop_sleep_until(COOP_NOWAIT);
+	return arg;
+}
+
+static void *g3_target_fn(void *arg)
+{
+	while (!g3_release) {
+		if (coop_cancelled())
+			g3_target_saw = 1;
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+	return arg;
+}
+
+static void *g3_joiner(void *arg)
+{
+	g3_joiner_rc = coop_join(g3_target, NULL);
+	return arg;
+}
+
+static void *g3_late(void *arg)
+{
+	g3_late_saw = coop_cancelled();
+	g3_late_rc = coop_sleep_until(coop_deadline_in(COOP_MSEC));
+	return arg;
+}
+
+static void *g3_canceller(void *arg)
+{
+	struct coop_task_opts o = {.size = sizeof(o), .group = g3_group};
+	long before;
+
+	(void)arg;
+	yield_until_state("f0", COOP_TASK_BLOCKED);
+	yield_until_state("f1", COOP_TASK_BLOCKED);
+	yield_until_state("shielded", COOP_TASK_BLOCKED);
+	yield_until_state("joiner", COOP_TASK_BLOCKED);
+	before = ticks;
+	ck_assert_int_eq(coop_group_cancel(g3_group), 0);
+	ck_assert_int_eq(coop_group_cancel(g3_group), 0); /* idempotent */
+	ck_assert_int_eq(ticks, before);                 /* never switches */
+	ck_assert_uint_ne(info_of("f0").flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_uint_ne(info_of("spin").flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_uint_ne(info_of("shielded").flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_int_eq(state_of("shielded"), COOP_TASK_BLOCKED);
+	ck_assert_int_eq(coop_cancelled(), 0); /* not a member */
+	ck_assert_int_eq(coop_spawn(ctx, NULL, g3_late, NULL, &o), 0);
+	g3_wait_rc = coop_group_wait(g3_group, COOP_FOREVER);
+	g3_release = 1;
+	ticker_stop = 1;
+	return NULL;
+}
+
+START_TEST(t_grp_3_group_cancel_reaches_all)
+{
+	struct coop_group *g = NULL;
+	struct coop_task *t;
+	int i;
+
+	g3_spin_saw = g3_target_saw = g3_release = 0;
+	g3_late_saw = g3_late_rc = g3_wait_rc = 1;
+	ck_assert_int_eq(coop_group_create(ctx, &g3_group), 0);
+	g3_target = spawn_named("target", g3_target_fn, NULL);
+	ck_assert_int_eq(coop_detach(spawn_opts("f0", g3_group, g3_forever, (void *)0)), 0);
+	ck_assert_int_eq(coop_detach(spawn_opts("f1", g3_group, g3_forever, (void *)1)), 0);
+	ck_assert_int_eq(coop_detach(spawn_opts("spin", g3_group, g3_spin, NULL)), 0);
+	ck_assert_int_eq(coop_detach(spawn_opts("shielded", g3_group, g3_shielded, NULL)), 0);
+	ck_assert_int_eq(coop_detach(spawn_opts("joiner", g3_group, g3_joiner, NULL)), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, g3_canceller, NULL, NULL), 0);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(g3_forever_rc[i], -ECANCELED);
+	ck_assert_int_eq(g3_spin_saw, 1);
+	ck_assert_int_eq(g3_shield_rc[0], 0);
+	ck_assert_int_eq(g3_shield_rc[1], 0);
+	ck_assert_int_eq(g3_shield_rc[2], -ECANCELED);
+	ck_assert_int_eq(g3_joiner_rc, -ECANCELED);
+	ck_assert_int_eq(g3_target_saw, 0); /* not a member: untouched */
+	ck_assert_int_eq(coop_join(g3_target, NULL), 0);
+	ck_assert_int_eq(g3_late_saw, 1);
+	ck_assert_int_eq(g3_late_rc, -ECANCELED);
+	ck_assert_int_eq(g3_wait_rc, 0);
+	ck_assert_int_eq(coop_group_destroy(g3_group), 0);
+
+	/* From outside, before coop_run: unstarted members start cancelled. */
+	ck_assert_int_eq(coop_group_create(ctx, &g), 0);
+	g3_late_saw = g3_late_rc = 1;
+	t = spawn_opts("late", g, g3_late, NULL);
+	ck_assert_int_eq(coop_group_cancel(g), 0);
+	ck_assert_uint_ne(info_of("late").flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(g3_late_saw, 1);
+	ck_assert_int_eq(g3_late_rc, -ECANCELED);
+	ck_assert_int_eq(coop_join(t, NULL), 0);
+	ck_assert_int_eq(coop_group_cancel(NULL), -EINVAL);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+}
+END_TEST
+
+/* T-GRP-4: cancelling a parent blocked in coop_group_wait cancels three
+ * levels of nested groups; it returns only after every descendant ended.
+ * Each node has two children (detached) in a group of its own; the leaves
+ * park, and clean up for a while (shielded) once cancelled. */
+#define G4_DESCENDANTS (2 + 4 + 8)
+static int g4_ended, g4_leaves_parked, g4_rc_bad, g4_leaf_bad, g4_nodes_cancelled;
+static int g4_parent_rc, g4_ended_at_return;
+
+static void *g4_node(void *arg)
+{
+	int level = (int)(intptr_t)arg, i, rc;
+
+	if (level == 3) {
+		g4_leaves_parked++;
+		if (coop_sleep_until(COOP_FOREVER) != -ECANCELED)
+			g4_leaf_bad++;
+		ck_assert_int_eq(coop_shield(1), 0);
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+		g4_ended++;
+		return NULL;
+	} else {
+		struct coop_group *g = NULL;
+		struct coop_task_opts o = {.size = sizeof(o)};
+
+		ck_assert_int_eq(coop_group_create(NULL, &g), 0);
+		o.group = g;
+		for (i = 0; i < 2; i++)
+			ck_assert_int_eq(coop_spawn(ctx, NULL, g4_node, (void *)(intptr_t)(level + 1), &o),
+			                 0);
+		rc = coop_group_wait(g, COOP_FOREVER);
+		ck_assert_int_eq(coop_group_destroy(g), 0); /* empty: it returned */
+		if (level == 0) {
+			g4_parent_rc = rc;
+			g4_ended_at_return = g4_ended;
+			return NULL;
+		}
+		if (rc != -ECANCELED)
+			g4_rc_bad++;
+		g4_nodes_cancelled++;
+		g4_ended++;
+		return NULL;
+	}
+}
+
+static void *g4_canceller(void *arg)
+{
+	while (g4_leaves_parked < 8)
+		ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_int_eq(info_of("parent").wait, COOP_WAIT_GROUP);
+	ck_assert_int_eq(coop_cancel(arg), 0);
+	return NULL;
+}
+
+START_TEST(t_grp_4_nested_cancel)
+{
+	struct coop_task *p;
+
+	g4_ended = g4_leaves_parked = g4_rc_bad = g4_leaf_bad = g4_nodes_cancelled = 0;
+	g4_parent_rc = 1;
+	g4_ended_at_return = -1;
+	p = spawn_named("parent", g4_node, (void *)0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, g4_canceller, p, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(g4_parent_rc, -ECANCELED);
+	ck_assert_int_eq(g4_ended_at_return, G4_DESCENDANTS);
+	ck_assert_int_eq(g4_rc_bad, 0);
+	ck_assert_int_eq(g4_leaf_bad, 0);
+	ck_assert_int_eq(g4_nodes_cancelled, 6);
+	ck_assert_int_eq(coop_join(p, NULL), 0);
+}
+END_TEST
+
+/* T-GRP-5: a member waiting on its own group: -EDEADLK, at once. */
+static int g5_rc[3], g5_switched;
+
+static void *g5_member(void *arg)
+{
+	struct coop_group *g = arg;
+	long before;
+
+	ck_assert_int_eq(coop_yield(), 0);
+	before = ticks;
+	g5_rc[0] = coop_group_wait(g, COOP_FOREVER);
+	g5_rc[1] = coop_group_wait(g, COOP_NOWAIT);
+	g5_rc[2] = coop_group_wait(g, coop_deadline_in(COOP_SEC));
+	g5_switched = ticks != before;
+	ticker_stop = 1;
+	return NULL;
+}
+
+START_TEST(t_grp_5_member_waits_own_group)
+{
+	struct coop_group *g = NULL;
+	struct coop_task *m;
+	int i;
+
+	ck_assert_int_eq(coop_group_create(ctx, &g), 0);
+	m = spawn_opts("member", g, g5_member, g);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, returns_arg, NULL,
+	                            &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                     .group = g}),
+	                 0);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(g5_rc[i], -EDEADLK);
+	ck_assert_int_eq(g5_switched, 0);
+	ck_assert_int_eq(coop_join(m, NULL), 0);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+}
+END_TEST
+
+/* T-GRP-6: destroy: -EBUSY while a member has not ended, then 0; groups of
+ * a destroyed context are empty and destroyable. */
+static int g6_release;
+
+static void *g6_member(void *arg)
+{
+	while (!g6_release)
+		ck_assert_int_eq(coop_yield(), 0);
+	return arg;
+}
+
+static void *g6_task(void *arg)
+{
+	struct coop_group *g = arg;
+
+	ck_assert_int_eq(coop_group_destroy(g), -EBUSY);
+	g6_release = 1;
+	ck_assert_int_eq(coop_group_wait(g, COOP_FOREVER), 0);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+	return NULL;
+}
+
+static void *g6_parked(void *arg)
+{
+	(void)coop_sleep_until(COOP_FOREVER);
+	return arg;
+}
+
+static void *g6_waiter(void *arg)
+{
+	(void)coop_group_wait(arg, COOP_FOREVER);
+	return NULL;
+}
+
+START_TEST(t_grp_6_destroy)
+{
+	struct coop_group *g = NULL, *h = NULL, *empty = NULL;
+	struct coop_task *m, *t;
+
+	ck_assert_int_eq(coop_group_destroy(NULL), -EINVAL);
+	g6_release = 0;
+	ck_assert_int_eq(coop_group_create(ctx, &g), 0);
+	m = spawn_opts("m", g, g6_member, NULL);
+	ck_assert_int_eq(coop_group_destroy(g), -EBUSY); /* not started: a member */
+	ck_assert_int_eq(coop_spawn(ctx, NULL, g6_task, g, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_join(m, NULL), 0);
+
+	/* A context destroyed with members blocked and a waiter: its groups
+	 * are left empty and destroyable. */
+	ck_assert_int_eq(coop_context_create(&ctx2, NULL), 0);
+	ck_assert_int_eq(coop_group_create(ctx2, &h), 0);
+	ck_assert_int_eq(coop_group_create(ctx2, &empty), 0);
+	ck_assert_int_eq(coop_spawn(ctx2, &t, g6_parked, NULL,
+	                            &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                     .group = h}),
+	                 0);
+	ck_assert_int_eq(coop_spawn(ctx2, NULL, g6_parked, NULL,
+	                            &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                     .group = h}),
+	                 0);
+	ck_assert_int_eq(coop_spawn(ctx2, NULL, g6_waiter, h, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx2), -EDEADLK);
+	ck_assert_int_eq(coop_group_destroy(h), -EBUSY);
+	ck_assert_ptr_nonnull(t);
+	coop_context_destroy(ctx2);
+	ctx2 = NULL;
+	ck_assert_int_eq(coop_group_destroy(h), 0);
+	ck_assert_int_eq(coop_group_destroy(empty), 0);
+}
+END_TEST
+
+/* T-GRP-7: a deadline on a group wait: -ETIMEDOUT, and the members are not
+ * cancelled: they run on and end normally. */
+static int g7_ended, g7_saw_cancel;
+
+static void *g7_member(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 15; i++) {
+		if (coop_cancelled())
+			g7_saw_cancel = 1;
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	}
+	g7_ended++;
+	return arg;
+}
+
+static void *g7_task(void *arg)
+{
+	struct coop_group *g = arg;
+	int64_t d = coop_deadline_in(3 * COOP_MSEC);
+	long before;
+
+	ck_assert_int_eq(coop_group_wait(g, d), -ETIMEDOUT);
+	ck_assert_int_ge(coop_now(), d);
+	ck_assert_int_eq(g7_ended, 0);
+	ck_assert_int_eq(coop_yield(), 0);
+	before = ticks;
+	ck_assert_int_eq(coop_group_wait(g, COOP_NOWAIT), -ETIMEDOUT);
+	ck_assert_int_eq(ticks, before);
+	ck_assert_int_eq(coop_group_destroy(g), -EBUSY);
+	ck_assert_int_eq(coop_group_wait(g, COOP_FOREVER), 0);
+	ck_assert_int_eq(g7_ended, 2);
+	ck_assert_int_eq(coop_group_destroy(g), 0);
+	ticker_stop = 1;
+	return NULL;
+}
+
+START_TEST(t_grp_7_deadline_does_not_cancel)
+{
+	struct coop_group *g = NULL;
+	struct coop_task *m0, *m1;
+	void *res = NULL;
+
+	g7_ended = g7_saw_cancel = 0;
+	ck_assert_int_eq(coop_group_create(ctx, &g), 0);
+	m0 = spawn_opts("m0", g, g7_member, (void *)(intptr_t)70);
+	m1 = spawn_opts("m1", g, g7_member, (void *)(intptr_t)71);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, g7_task, g, NULL), 0);
+	start_ticker();
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(g7_saw_cancel, 0);
+	ck_assert_int_eq(coop_join(m0, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)70);
+	ck_assert_int_eq(coop_join(m1, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)71);
+}
+END_TEST
+
+/* T-GRP-8: a group of another context: spawning into it is -EXDEV (from
+ * outside and from a task), as are waiting on it and cancelling it from a
+ * task; ctx NULL means the running context. */
+static void *g8_task(void *arg)
+{
+	struct coop_task_opts o = {.size = sizeof(o), .group = g_other};
+	struct coop_group *mine = NULL;
+	struct coop_task *t = (struct coop_task *)(intptr_t)1, *m = NULL;
+
+	(void)arg;
+	ck_assert_int_eq(coop_spawn(ctx, &t, returns_arg, NULL, &o), -EXDEV);
+	ck_assert_ptr_eq(t, (struct coop_task *)(intptr_t)1);
+	ck_assert_int_eq(coop_group_wait(g_other, COOP_NOWAIT), -EXDEV);
+	ck_assert_int_eq(coop_group_wait(g_other, COOP_FOREVER), -EXDEV);
+	ck_assert_int_eq(coop_group_cancel(g_other), -EXDEV);
+	/* ctx NULL: the context running on this thread. */
+	ck_assert_int_eq(coop_group_create(NULL, &mine), 0);
+	o.group = mine;
+	ck_assert_int_eq(coop_spawn(ctx, &m, returns_arg, (void *)(intptr_t)81, &o), 0);
+	ck_assert_int_eq(coop_spawn(ctx2, &t, returns_arg, NULL, &o), -EXDEV);
+	ck_assert_int_eq(coop_group_wait(mine, COOP_FOREVER), 0);
+	ck_assert_int_eq(coop_group_destroy(mine), 0);
+	return m;
+}
+
+START_TEST(t_grp_8_other_context_exdev)
+{
+	struct coop_task_opts o = {.size = sizeof(o)};
+	struct coop_task *t = NULL, *self_t = NULL;
+	void *res = NULL;
+
+	ck_assert_int_eq(coop_context_create(&ctx2, NULL), 0);
+	ck_assert_int_eq(coop_group_create(ctx2, &g_other), 0);
+	o.group = g_other;
+	ck_assert_int_eq(coop_spawn(ctx, &t, returns_arg, NULL, &o), -EXDEV);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, returns_arg, NULL, &o), -EXDEV);
+	ck_assert_int_eq(coop_context_tasks(ctx, NULL, 0), 0);
+	ck_assert_int_eq(coop_context_tasks(ctx2, NULL, 0), 0);
+	ck_assert_int_eq(coop_spawn(ctx, &self_t, g8_task, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(coop_context_tasks(ctx2, NULL, 0), 0);
+	ck_assert_int_eq(coop_join(self_t, &res), 0);
+	ck_assert_int_eq(coop_join((struct coop_task *)res, &res), 0);
+	ck_assert_ptr_eq(res, (void *)(intptr_t)81);
+	/* It works in its own context. */
+	ck_assert_int_eq(coop_spawn(ctx2, &t, returns_arg, NULL, &o), 0);
+	ck_assert_int_eq(coop_run(ctx2), 0);
+	ck_assert_int_eq(coop_join(t, NULL), 0);
+	ck_assert_int_eq(coop_group_destroy(g_other), 0);
+	coop_context_destroy(ctx2);
+	ctx2 = NULL;
+}
+END_TEST
+
+/* ================================================ T-X-7 errno, T-X-6 stacks == */
+
+#define ERRNO_MARK 4242
+
+/* Run `call` with errno set to ERRNO_MARK; it must return `expect` and
+ * leave errno alone.  (errno is read before any assertion touches it.) */
+#define KEEPS_ERRNO(call, expect)                                                                 \
+	do {                                                                                      \
+		int rc_, e_;                                                                      \
+		errno = ERRNO_MARK;                                                               \
+		rc_ = (int)(call);                                                                \
+		e_ = errno;                                                                       \
+		ck_assert_msg(rc_ == (expect), "%s: %d, not %d", #call, rc_, (int)(expect));      \
+		ck_assert_msg(e_ == ERRNO_MARK, "%s changed errno to %d", #call, e_);             \
+	} while (0)
+
+static int x7_release;
+
+static void *x7_held(void *arg)
+{
+	while (!x7_release)
+		coop_yield();
+	return arg;
+}
+
+static void *x7_calls(void *arg)
+{
+	struct coop_task *ended = arg, *running = NULL, *t = NULL;
+	struct coop_group *g = NULL, *empty = NULL;
+	struct coop_task_opts o = {.size = sizeof(o)};
+	struct coop_task_info in[2] = {{.size = sizeof(in[0])}, {.size = sizeof(in[1])}};
+	int64_t old, now;
+
+	errno = ERRNO_MARK;
+	now = coop_now();
+	ck_assert_int_eq(errno, ERRNO_MARK);
+	ck_assert_int_gt(now, 0);
+	KEEPS_ERRNO(coop_group_create(NULL, &g), 0);
+	KEEPS_ERRNO(coop_group_create(NULL, &empty), 0);
+	o.group = g;
+	KEEPS_ERRNO(coop_spawn(ctx, &running, x7_held, NULL, &o), 0);
+	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	KEEPS_ERRNO(coop_sleep_until(-2), -EINVAL);
+	KEEPS_ERRNO(coop_set_deadline(coop_deadline_in(COOP_MSEC), &old), 0);
+	KEEPS_ERRNO(coop_sleep_until(COOP_FOREVER), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	KEEPS_ERRNO(coop_set_deadline(-2, NULL), -EINVAL);
+	KEEPS_ERRNO(coop_shield(1), 0);
+	KEEPS_ERRNO(coop_shield(0), 1);
+	KEEPS_ERRNO(coop_cancelled(), 0);
+	KEEPS_ERRNO(coop_join_until(coop_self(), NULL, COOP_NOWAIT), -EDEADLK);
+	KEEPS_ERRNO(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_group_wait(empty, COOP_FOREVER), 0);
+	KEEPS_ERRNO(coop_group_wait(NULL, COOP_FOREVER), -EINVAL);
+	KEEPS_ERRNO(coop_group_destroy(g), -EBUSY);
+	x7_release = 1;
+	KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), 0);
+	KEEPS_ERRNO(coop_join_until(running, NULL, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_join_until(ended, NULL, COOP_FOREVER), 0);
+	KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
+	KEEPS_ERRNO(coop_join_until(t, NULL, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_join_until(t, NULL, coop_deadline_in(COOP_SEC)), 0);
+	KEEPS_ERRNO(coop_group_cancel(g), 0);
+	KEEPS_ERRNO(coop_group_cancel(NULL), -EINVAL);
+	KEEPS_ERRNO(coop_group_destroy(g), 0);
+	KEEPS_ERRNO(coop_group_destroy(NULL), -EINVAL);
+	KEEPS_ERRNO(coop_context_tasks(ctx, in, 2) > 0, 1);
+	KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
+	KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
+	KEEPS_ERRNO(coop_cancel(t), 0);
+	KEEPS_ERRNO(coop_detach(t), 0);
+	KEEPS_ERRNO(coop_cancel(coop_self()), 0);
+	KEEPS_ERRNO(coop_cancelled(), 1);
+	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
+	KEEPS_ERRNO(coop_group_wait(empty, COOP_NOWAIT), -ECANCELED);
+	KEEPS_ERRNO(coop_group_destroy(empty), 0);
+	KEEPS_ERRNO(coop_yield(), 0);
+	return NULL;
+}
+
+static void *x7_parked(void *arg)
+{
+	(void)coop_sleep_until(COOP_FOREVER);
+	return arg;
+}
+
+/* Every call leaves the caller's errno unchanged, success or failure. */
+START_TEST(t_x_7_calls_keep_errno)
+{
+	struct coop_group *g = NULL, *g2 = NULL;
+	struct coop_task *ended, *parked = NULL, *calls = NULL;
+	int64_t now;
+
+	KEEPS_ERRNO(coop_group_create(ctx, &g), 0);
+	KEEPS_ERRNO(coop_group_create(NULL, &g2), -EPERM);
+	KEEPS_ERRNO(coop_group_create(ctx, NULL), -EINVAL);
+	KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), 0);
+	KEEPS_ERRNO(coop_spawn(ctx, &parked, x7_parked, NULL,
+	                       &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                .group = g}),
+	            0);
+	KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -EAGAIN);
+	KEEPS_ERRNO(coop_group_destroy(g), -EBUSY);
+	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_sleep_until(-2), -EINVAL);
+	KEEPS_ERRNO(coop_set_deadline(COOP_NOWAIT, NULL), -EPERM);
+	KEEPS_ERRNO(coop_shield(1), -EPERM);
+	KEEPS_ERRNO(coop_cancelled(), 0);
+	KEEPS_ERRNO(coop_join_until(parked, NULL, COOP_NOWAIT), -EAGAIN);
+	KEEPS_ERRNO(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
+	ended = spawn_named("ended", returns_arg, NULL);
+	KEEPS_ERRNO(coop_spawn(ctx, &calls, x7_calls, ended, NULL), 0);
+	/* The run ends with the parked task blocked: -EDEADLK. */
+	KEEPS_ERRNO(coop_run(ctx), -EDEADLK);
+	KEEPS_ERRNO(coop_cancel(parked), 0);
+	KEEPS_ERRNO(coop_group_cancel(g), 0);
+	KEEPS_ERRNO(coop_run(ctx), 0);
+	KEEPS_ERRNO(coop_join_until(parked, NULL, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_join(calls, NULL), 0);
+	KEEPS_ERRNO(coop_group_destroy(g), 0);
+	errno = ERRNO_MARK;
+	now = coop_now();
+	ck_assert_int_eq(errno, ERRNO_MARK);
+	ck_assert_int_gt(now, 0);
+}
+END_TEST
+
+/*
+ * Every kind of wait, woken by each of its causes, many at once, each task
+ * with its own errno: it must find it after the wait.  The same scenario
+ * runs on default stacks (T-X-7) and on COOP_STACK_SIZE_MIN caller buffers
+ * (T-X-6: unguarded, a canary checked at every switch; the test checks how
+ * deep the buffers were written).  No Check call runs in these tasks: they
+ * record, the test asserts.
+ */
+enum {
+	W_SLEEP_DEADLINE, W_SLEEP_PASSED, W_SLEEP_CANCEL, W_SLEEP_AMBIENT, W_SLEEP_PENDING,
+	W_SHIELDED_SLEEP, W_JOIN_DONE, W_JOIN_UNTIL_DONE, W_JOIN_UNTIL_READY, W_JOIN_UNTIL_DEADLINE,
+	W_JOIN_UNTIL_EXPIRED, W_JOIN_CANCEL, W_JOIN_UNTIL_CANCEL, W_GROUP_DONE, W_GROUP_EMPTY,
+	W_GROUP_DEADLINE, W_GROUP_EXPIRED, W_GROUP_CANCEL, W_GROUP_PENDING, W_KINDS
+};
+
+static const int w_expect[W_KINDS] = {
+	[W_SLEEP_DEADLINE] = 0,           [W_SLEEP_PASSED] = 0,
+	[W_SLEEP_CANCEL] = -ECANCELED,    [W_SLEEP_AMBIENT] = -ETIMEDOUT,
+	[W_SLEEP_PENDING] = -ECANCELED,   [W_SHIELDED_SLEEP] = 0,
+	[W_JOIN_DONE] = 0,                [W_JOIN_UNTIL_DONE] = 0,
+	[W_JOIN_UNTIL_READY] = 0,         [W_JOIN_UNTIL_DEADLINE] = -ETIMEDOUT,
+	[W_JOIN_UNTIL_EXPIRED] = -ETIMEDOUT, [W_JOIN_CANCEL] = -ECANCELED,
+	[W_JOIN_UNTIL_CANCEL] = -ECANCELED, [W_GROUP_DONE] = 0,
+	[W_GROUP_EMPTY] = 0,              [W_GROUP_DEADLINE] = -ETIMEDOUT,
+	[W_GROUP_EXPIRED] = -ETIMEDOUT,   [W_GROUP_CANCEL] = -ECANCELED,
+	[W_GROUP_PENDING] = -ECANCELED,
+};
+
+static int w_is_cancelled_by_canceller(int k)
+{
+	return k == W_SLEEP_CANCEL || k == W_SHIELDED_SLEEP || k == W_JOIN_CANCEL ||
+	       k == W_JOIN_UNTIL_CANCEL || k == W_GROUP_CANCEL;
+}
+
+enum { H_QUICK, H_YIELDS, H_LONG, H_FOREVER };
+
+#define W_HELPERS 2
+#define W_POOL 96
+#define W_SMALL (COOP_STACK_SIZE_MIN + TEST_ASAN_SLACK)
+
+struct w_spec {
+	int kind;
+	char name[16];
+	int rc, errno_after, errno_end, rc2, extra_rc;
+	struct coop_task *helpers[W_HELPERS];
+	int nhelpers, consumed[W_HELPERS];
+};
+
+static struct w_spec w_specs[W_KINDS];
+static int w_small;
+static unsigned char *w_pool[W_POOL];
+static int w_pool_used;
+static int w_helper_errno_bad, w_helper_ended[W_KINDS][W_HELPERS], w_cancel_rc[W_KINDS];
+static int w_spawn_rc;
+
+/* Spawn on a pool buffer (small mode) or a mapped default stack. */
+static int w_spawn(struct coop_task **out, void *(*fn)(void *), void *arg, struct coop_group *g,
+                   const char *name)
+{
+	struct coop_task_opts o = {.size = sizeof(o), .group = g, .name = name};
+
+	if (w_small) {
+		if (w_pool_used >= W_POOL)
+			return -ENOMEM;
+		o.stack = w_pool[w_pool_used++];
+		o.stack_size = W_SMALL;
+	}
+	return coop_spawn(ctx, out, fn, arg, &o);
+}
+
+/* Helpers: arg encodes (spec, index, kind). */
+static void *w_helper(void *arg)
+{
+	uintptr_t a = (uintptr_t)arg;
+	int spec = (int)(a >> 16), idx = (int)((a >> 8) & 0xff), kind = (int)(a & 0xff), i;
+	int mine = 5000 + spec * 10 + idx;
+
+	errno = mine;
+	switch (kind) {
+	case H_QUICK:
+		break;
+	case H_YIELDS:
+		for (i = 0; i < 5; i++) {
+			coop_yield();
+			if (errno != mine)
+				w_helper_errno_bad++;
+			errno = mine;
+		}
+		break;
+	case H_LONG:
+		coop_sleep_until(coop_deadline_in(60 * COOP_MSEC));
+		break;
+	default:
+		coop_sleep_until(COOP_FOREVER);
+		break;
+	}
+	if (errno != mine)
+		w_helper_errno_bad++;
+	w_helper_ended[spec][idx] = 1;
+	return arg;
+}
+
+static struct coop_task *w_help(struct w_spec *s, int kind, struct coop_group *g)
+{
+	int k = (int)(s - w_specs), idx = s->nhelpers;
+	struct coop_task *t = NULL;
+	char name[8];
+
+	/* "h<kind>.<idx>", without snprintf (deep in stack for a small one) */
+	name[0] = 'h';
+	name[1] = (char)('0' + k / 10);
+	name[2] = (char)('0' + k % 10);
+	name[3] = '.';
+	name[4] = (char)('0' + idx);
+	name[5] = '\0';
+	if (w_spawn(&t, w_helper, (void *)(uintptr_t)((k << 16) | (idx << 8) | kind), g, name) != 0) {
+		w_spawn_rc = -1;
+		return NULL;
+	}
+	s->helpers[s->nhelpers++] = t;
+	return t;
+}
+
+static int w_join_helper(struct w_spec *s, int idx, int64_t d)
+{
+	int rc = coop_join_until(s->helpers[idx], NULL, d);
+
+	if (rc == 0)
+		s->consumed[idx] = 1;
+	return rc;
+}
+
+static void *w_task(void *arg)
+{
+	struct w_spec *s = arg;
+	struct coop_group *g = NULL;
+	int k = s->kind, mine = 1000 + k, rc = 12345, e;
+
+	if (k >= W_GROUP_DONE && coop_group_create(NULL, &g) != 0)
+		w_spawn_rc = -2;
+	switch (k) {
+	case W_JOIN_DONE:
+	case W_JOIN_UNTIL_DONE:
+		w_help(s, H_YIELDS, NULL);
+		break;
+	case W_JOIN_UNTIL_READY:
+		w_help(s, H_QUICK, NULL);
+		while (!w_helper_ended[k][0])
+			coop_yield();
+		break;
+	case W_JOIN_UNTIL_DEADLINE:
+	case W_JOIN_UNTIL_EXPIRED:
+	case W_JOIN_CANCEL:
+	case W_JOIN_UNTIL_CANCEL:
+		w_help(s, H_LONG, NULL);
+		break;
+	case W_GROUP_DONE:
+		w_help(s, H_YIELDS, g);
+		w_help(s, H_QUICK, g);
+		break;
+	case W_GROUP_DEADLINE:
+		w_help(s, H_LONG, g);
+		break;
+	case W_GROUP_EXPIRED:
+		w_help(s, H_YIELDS, g);
+		break;
+	case W_GROUP_CANCEL:
+	case W_GROUP_PENDING:
+		w_help(s, H_FOREVER, g);
+		w_help(s, H_YIELDS, g);
+		break;
+	default:
+		break;
+	}
+	errno = mine;
+	switch (k) {
+	case W_SLEEP_DEADLINE:
+		rc = coop_sleep_until(coop_deadline_in(2 * COOP_MSEC));
+		break;
+	case W_SLEEP_PASSED:
+		rc = coop_sleep_until(COOP_NOWAIT);
+		break;
+	case W_SLEEP_CANCEL:
+		rc = coop_sleep_until(COOP_FOREVER);
+		break;
+	case W_SLEEP_AMBIENT:
+		coop_set_deadline(coop_deadline_in(2 * COOP_MSEC), NULL);
+		rc = coop_sleep_until(coop_deadline_in(10 * COOP_SEC));
+		break;
+	case W_SLEEP_PENDING:
+		coop_cancel(coop_self());
+		rc = coop_sleep_until(COOP_NOWAIT);
+		break;
+	case W_SHIELDED_SLEEP:
+		coop_shield(1);
+		rc = coop_sleep_until(coop_deadline_in(50 * COOP_MSEC));
+		break;
+	case W_JOIN_DONE:
+		rc = coop_join(s->helpers[0], NULL);
+		if (rc == 0)
+			s->consumed[0] = 1;
+		break;
+	case W_JOIN_UNTIL_DONE:
+		rc = w_join_helper(s, 0, coop_deadline_in(10 * COOP_SEC));
+		break;
+	case W_JOIN_UNTIL_READY:
+	case W_JOIN_UNTIL_EXPIRED:
+		rc = w_join_helper(s, 0, COOP_NOWAIT);
+		break;
+	case W_JOIN_UNTIL_DEADLINE:
+		rc = w_join_helper(s, 0, coop_deadline_in(2 * COOP_MSEC));
+		break;
+	case W_JOIN_CANCEL:
+		rc = coop_join(s->helpers[0], NULL);
+		if (rc == 0)
+			s->consumed[0] = 1;
+		break;
+	case W_JOIN_UNTIL_CANCEL:
+		rc = w_join_helper(s, 0, coop_deadline_in(10 * COOP_SEC));
+		break;
+	case W_GROUP_DONE:
+	case W_GROUP_EMPTY:
+	case W_GROUP_CANCEL:
+		rc = coop_group_wait(g, COOP_FOREVER);
+		break;
+	case W_GROUP_DEADLINE:
+		rc = coop_group_wait(g, coop_deadline_in(2 * COOP_MSEC));
+		break;
+	case W_GROUP_EXPIRED:
+		rc = coop_group_wait(g, COOP_NOWAIT);
+		break;
+	case W_GROUP_PENDING:
+		coop_cancel(coop_self());
+		rc = coop_group_wait(g, COOP_FOREVER);
+		break;
+	}
+	e = errno;
+	s->rc = rc;
+	s->errno_after = e;
+	/* Afterwards: more calls (the shield lowered, the ambient deadline
+	 * cleared, the group waited for and destroyed). */
+	if (k == W_SHIELDED_SLEEP) {
+		coop_shield(0);
+		s->extra_rc = coop_sleep_until(COOP_NOWAIT); /* -ECANCELED: cancelled while shielded */
+	}
+	if (k == W_SLEEP_AMBIENT)
+		coop_set_deadline(COOP_FOREVER, NULL);
+	if (g) {
+		coop_shield(1);
+		s->extra_rc = coop_group_wait(g, COOP_FOREVER);
+		coop_shield(0);
+		s->rc2 = coop_group_destroy(g);
+	}
+	s->errno_end = errno;
+	return s;
+}
+
+/* Cancels the W_*_CANCEL tasks once they are blocked in their waits. */
+static void *w_canceller(void *arg)
+{
+	struct coop_task **tasks = arg;
+	int k, tries;
+
+	errno = 7777;
+	for (k = 0; k < W_KINDS; k++) {
+		if (!w_is_cancelled_by_canceller(k))
+			continue;
+		for (tries = 0; tries < 100000 && state_of(w_specs[k].name) != COOP_TASK_BLOCKED; tries++)
+			coop_yield();
+		w_cancel_rc[k] = coop_cancel(tasks[k]);
+	}
+	return NULL;
+}
+
+static void w_run(int small)
+{
+	struct coop_task *tasks[W_KINDS];
+	void *res;
+	int k, i;
+
+	w_small = small;
+	w_pool_used = 0;
+	w_spawn_rc = 0;
+	w_helper_errno_bad = 0;
+	memset(w_helper_ended, 0, sizeof(w_helper_ended));
+	for (i = 0; i < W_POOL; i++) {
+		w_pool[i] = small ? malloc(W_SMALL) : NULL;
+		if (small) {
+			ck_assert_ptr_nonnull(w_pool[i]);
+			memset(w_pool[i], 0xa5, W_SMALL);
+		}
+	}
+	for (k = 0; k < W_KINDS; k++) {
+		memset(&w_specs[k], 0, sizeof(w_specs[k]));
+		w_specs[k].kind = k;
+		w_specs[k].rc = w_specs[k].rc2 = w_specs[k].extra_rc = 12345;
+		w_cancel_rc[k] = 12345;
+		snprintf(w_specs[k].name, sizeof(w_specs[k].name), "w%d", k);
+		ck_assert_int_eq(w_spawn(&tasks[k], w_task, &w_specs[k], NULL, w_specs[k].name), 0);
+	}
+	{
+		struct coop_task_opts o = {.size = sizeof(o), .name = "canceller"};
+
+		if (small) {
+			o.stack = w_pool[w_pool_used++];
+			o.stack_size = W_SMALL;
+		}
+		ck_assert_int_eq(coop_spawn(ctx, NULL, w_canceller, tasks, &o), 0);
+	}
+	errno = ERRNO_MARK;
+	k = coop_run(ctx);
+	i = errno;
+	ck_assert_int_eq(k, 0);
+	ck_assert_int_eq(i, ERRNO_MARK); /* coop_run slept in the kernel: errno kept */
+	ck_assert_int_eq(w_spawn_rc, 0);
+	ck_assert_int_eq(w_helper_errno_bad, 0);
+	for (k = 0; k < W_KINDS; k++) {
+		struct w_spec *s = &w_specs[k];
+
+		ck_assert_msg(s->rc == w_expect[k], "kind %d: %d, not %d", k, s->rc, w_expect[k]);
+		ck_assert_msg(s->errno_after == 1000 + k, "kind %d: errno %d after the wait", k,
+		              s->errno_after);
+		ck_assert_msg(s->errno_end == 1000 + k, "kind %d: errno %d at the end", k,
+		              s->errno_end);
+		if (w_is_cancelled_by_canceller(k))
+			ck_assert_int_eq(w_cancel_rc[k], 0);
+		if (k == W_SHIELDED_SLEEP)
+			ck_assert_int_eq(s->extra_rc, -ECANCELED);
+		if (k >= W_GROUP_DONE) {
+			ck_assert_int_eq(s->rc2, 0);
+			ck_assert_int_eq(s->extra_rc, 0);
+		}
+		ck_assert_int_eq(coop_join(tasks[k], &res), 0);
+		ck_assert_ptr_eq(res, s);
+		for (i = 0; i < s->nhelpers; i++) {
+			ck_assert_int_eq(w_helper_ended[k][i], 1);
+			if (!s->consumed[i])
+				ck_assert_int_eq(coop_join(s->helpers[i], NULL), 0);
+		}
+	}
+	/* A cancelled join left its task alone: it ended by itself. */
+	ck_assert_int_eq(w_specs[W_JOIN_CANCEL].consumed[0], 0);
+	/* How deep the small stacks were written (not under valgrind, which
+	 * holds what lies below a stack pointer unreadable). */
+	if (small && !RUNNING_ON_VALGRIND) {
+		size_t worst = 0;
+
+		for (i = 0; i < w_pool_used; i++) {
+			size_t low = 64; /* past the canary at the bottom */
+
+			while (low < W_SMALL && w_pool[i][low] == 0xa5)
+				low++;
+			if (W_SMALL - low > worst)
+				worst = W_SMALL - low;
+		}
+		fprintf(stderr, "T-X-6: deepest use of a %zu-byte stack: %zu bytes\n", (size_t)W_SMALL,
+		        worst);
+#if defined(__OPTIMIZE__)
+		/* R8: no call uses more than 1 KiB of the task's stack; the
+		 * task's own frames and the library's entry take the rest of
+		 * these 1.5 KiB.  (ASan pads frames: not measured there.) */
+		if (!TEST_ASAN)
+			ck_assert_msg(worst <= 1536, "%zu bytes of stack used", worst);
+#endif
+	}
+	coop_context_destroy(ctx);
+	ctx = NULL;
+	for (i = 0; i < W_POOL; i++)
+		free(w_pool[i]);
+}
+
+START_TEST(t_x_7_errno_survives_every_wait)
+{
+	w_run(0);
+}
+END_TEST
+
+START_TEST(t_x_6_small_stacks)
+{
+	w_run(1);
+}
+END_TEST
+
+/* ============================================================== suite == */
+
+static Suite *cancel_suite(void)
+{
+	Suite *s = suite_create("cancel");
+	TCase *tc;
+
+	tc = test_tcase(s, "table");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, t_x_1_expired_deadline_ready_succeeds, 0, NROWS);
+	tcase_add_loop_test(tc, t_x_1_expired_deadline_not_ready_etimedout, 0, NROWS);
+	tcase_add_loop_test(tc, t_x_1_pending_cancel_at_entry, 0, NROWS);
+	tcase_add_loop_test(tc, t_x_1_cancel_while_waiting, 0, NROWS);
+	tcase_add_loop_test(tc, t_x_1_t_can_6_completion_before_cancel, 0, NROWS);
+	tcase_add_loop_test(tc, t_x_1_bad_deadline_einval, 0, NROWS);
+	tcase_add_test(tc, a7_1_error_precedence);
+
+	tc = test_tcase(s, "cancel");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_can_1_cancel_each_wait);
+	tcase_add_test(tc, t_can_2_sticky);
+	tcase_add_test(tc, t_can_3_nonblocking_still_work);
+	tcase_add_test(tc, t_can_4_shield);
+	tcase_add_test(tc, t_can_5_cancel_before_start);
+	tcase_add_test(tc, t_can_7_cancel_ended_task);
+	tcase_add_test(tc, t_can_8_cancelled_query);
+	tcase_add_test(tc, t_can_9_join_cancelled_result);
+	tcase_add_test(tc, t_can_10_join_until_timeout);
+
+	tc = test_tcase(s, "group");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_grp_1_empty_group_no_switch);
+	tcase_add_test(tc, t_grp_2_thousand_members);
+	tcase_add_test(tc, t_grp_3_group_cancel_reaches_all);
+	tcase_add_test(tc, t_grp_4_nested_cancel);
+	tcase_add_test(tc, t_grp_5_member_waits_own_group);
+	tcase_add_test(tc, t_grp_6_destroy);
+	tcase_add_test(tc, t_grp_7_deadline_does_not_cancel);
+	tcase_add_test(tc, t_grp_8_other_context_exdev);
+
+	tc = test_tcase(s, "errno-stacks");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_x_7_calls_keep_errno);
+	tcase_add_test(tc, t_x_7_errno_survives_every_wait);
+	tcase_add_test(tc, t_x_6_small_stacks);
+	return s;
+}
+
+int main(void)
+{
+	return test_run(cancel_suite());
+}
