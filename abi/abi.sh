@@ -101,7 +101,7 @@ selftest)
 		include/coop/coop.h || rc=1
 	selftest_case signature fail \
 		's/^\(COOP_EXPORT \)\?\(__attribute__(([a-z0-9(), ]*)) \)\?int coop_yield(void)/\1\2long coop_yield(void)/' \
-		include/coop/coop.h src/context.c || rc=1
+		include/coop/coop.h src/wait.c || rc=1
 	selftest_case private-struct pass 's/^\tbool detached; /\tint padding_for_test;\n\tbool detached; /' \
 		src/coop-private.h || rc=1
 	exit $rc

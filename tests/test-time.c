@@ -1569,18 +1569,27 @@ static int64_t cpu_pass(int64_t ns)
 
 START_TEST(t_x_10_idle_uses_no_cpu)
 {
-	int64_t cpu;
+	int64_t cpu[3];
+	int i;
 
 	/* Once short, so that the code has run before (an emulator
 	 * translates it the first time), then 500 ms. */
 	(void)cpu_pass(10 * COOP_MSEC);
-	cpu = cpu_pass(500 * COOP_MSEC);
 	/* Under 1 % of the wall time.  Under valgrind the CPU time is
 	 * valgrind's own (translation, instrumentation), not coop's: only
-	 * that assertion is skipped there. */
-	if (!RUNNING_ON_VALGRIND)
-		ck_assert_msg(cpu < 5 * COOP_MSEC, "coop_run used %" PRId64 " us of CPU in 500 ms",
-		              cpu / COOP_USEC);
+	 * that assertion is skipped there.  A loop that spins uses the CPU
+	 * every time; a machine under memory pressure can charge a process
+	 * for reclaim in one pass (31 ms was seen with another program
+	 * faulting in gigabytes): so up to three passes, one of which must
+	 * stay under 1 %. */
+	for (i = 0; i < 3; i++) {
+		cpu[i] = cpu_pass(500 * COOP_MSEC);
+		if (RUNNING_ON_VALGRIND || cpu[i] < 5 * COOP_MSEC)
+			return;
+	}
+	ck_abort_msg("coop_run used %" PRId64 ", %" PRId64 " and %" PRId64
+	             " us of CPU in three waits of 500 ms",
+	             cpu[0] / COOP_USEC, cpu[1] / COOP_USEC, cpu[2] / COOP_USEC);
 }
 END_TEST
 

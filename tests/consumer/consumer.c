@@ -1,7 +1,8 @@
 /*
  * consumer.c: a program outside the project.  .ci/consumer builds it
  * against a `meson install` prefix with `pkg-config --cflags --libs coop`
- * alone, and it exercises every public call with its documented meaning.
+ * alone, and it exercises every public call with its documented meaning
+ * (those of coop 1.1 in waits()).
  * Exit status 0 when everything held; otherwise a line per failure.
  */
 #include <errno.h>
@@ -51,12 +52,84 @@ static void *parent(void *arg)
 	return NULL;
 }
 
+/* coop 1.1: a sleeper to a deadline, one sleeping until cancelled, a
+ * group waited for with a deadline, then cancelled. */
+static int64_t slept_at, woke_at;
+
+static void *sleeper(void *arg)
+{
+	slept_at = coop_deadline_in(2 * COOP_MSEC);
+	EXPECT(coop_sleep_until(slept_at) == 0);
+	woke_at = coop_now();
+	return arg;
+}
+
+static void *parked(void *arg)
+{
+	(void)arg;
+	EXPECT(coop_sleep_until(COOP_FOREVER) == -ECANCELED);
+	EXPECT(coop_cancelled() == 1);
+	EXPECT(coop_shield(1) == 0);
+	EXPECT(coop_cancelled() == 0);
+	EXPECT(coop_sleep_until(coop_deadline_in(COOP_MSEC)) == 0); /* shielded */
+	EXPECT(coop_shield(0) == 1);
+	return COOP_CANCELED;
+}
+
+static void *supervisor(void *arg)
+{
+	struct coop_group *g = arg;
+	int64_t old = 0;
+
+	EXPECT(coop_group_wait(g, coop_deadline_in(5 * COOP_MSEC)) == -ETIMEDOUT);
+	EXPECT(coop_set_deadline(coop_deadline_in(COOP_MSEC), &old) == 0 && old == COOP_FOREVER);
+	EXPECT(coop_group_wait(g, COOP_FOREVER) == -ETIMEDOUT); /* the ambient deadline */
+	EXPECT(coop_set_deadline(COOP_FOREVER, NULL) == 0);
+	EXPECT(coop_group_cancel(g) == 0);
+	EXPECT(coop_group_wait(g, COOP_FOREVER) == 0);
+	return NULL;
+}
+
+static void waits(void)
+{
+	struct coop_context *ctx;
+	struct coop_group *g;
+	struct coop_task_opts o = {.size = sizeof(o)};
+	struct coop_task *s, *p, *sup;
+	void *res = NULL;
+
+	EXPECT(coop_now() > 0);
+	EXPECT(coop_sleep_until(0) == -EPERM);
+	EXPECT(coop_context_create(&ctx, NULL) == 0);
+	EXPECT(coop_group_create(ctx, &g) == 0);
+	o.group = g;
+	EXPECT(coop_spawn(ctx, &s, sleeper, (void *)"slept", NULL) == 0);
+	EXPECT(coop_spawn(ctx, &p, parked, NULL, &o) == 0);
+	EXPECT(coop_spawn(ctx, &sup, supervisor, g, NULL) == 0);
+	EXPECT(coop_join_until(s, NULL, COOP_NOWAIT) == -EAGAIN); /* outside a task */
+	EXPECT(coop_run(ctx) == 0);
+	EXPECT(woke_at >= slept_at);
+	EXPECT(coop_join_until(s, &res, COOP_NOWAIT) == 0 && strcmp(res, "slept") == 0);
+	EXPECT(coop_join(p, &res) == 0 && res == COOP_CANCELED);
+	EXPECT(coop_join(sup, NULL) == 0);
+	EXPECT(coop_group_destroy(g) == 0);
+
+	/* Nothing can wake a task sleeping forever: -EDEADLK, not an abort. */
+	EXPECT(coop_spawn(ctx, &p, parked, NULL, NULL) == 0);
+	EXPECT(coop_run(ctx) == -EDEADLK);
+	EXPECT(coop_cancel(p) == 0);
+	EXPECT(coop_run(ctx) == 0);
+	EXPECT(coop_join(p, NULL) == 0);
+	coop_context_destroy(ctx);
+}
+
 int main(void)
 {
 	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = 128 * 1024};
-	struct coop_task_opts topts = {sizeof(topts), 0, NULL, "parent"};
+	struct coop_task_opts topts = {.size = sizeof(topts), .name = "parent"};
 	static char buf[16384];
-	struct coop_task_opts uopts = {sizeof(uopts), sizeof(buf), buf, "buffer"};
+	struct coop_task_opts uopts = {
+		.size = sizeof(uopts), .stack_size = sizeof(buf), .stack = buf, .name = "buffer"};
 	struct coop_context *ctx;
 	struct coop_task *a, *b, *p, *u;
 	void *res = NULL;
@@ -81,6 +154,7 @@ int main(void)
 	EXPECT(coop_join(p, NULL) == 0);
 	EXPECT(coop_join(u, NULL) == 0);
 	coop_context_destroy(ctx);
+	waits();
 	printf("consumer: %s, libcoop %s\n", failures ? "FAILED" : "ok", coop_version());
 	return failures != 0;
 }
