@@ -2431,9 +2431,18 @@ static void w_run(int small)
 #if defined(__OPTIMIZE__)
 		/* R8: no call uses more than 1 KiB of the task's stack; the
 		 * task's own frames and the library's entry take the rest of
-		 * these 1.5 KiB.  (ASan pads frames: not measured there.) */
+		 * these 1.5 KiB.  s390x's ABI gives every frame a 160-byte
+		 * register save area, the test's frames included: 1,704 bytes
+		 * were measured there, so it gets 1.75 KiB (the canary, checked
+		 * at every switch, still proves nothing went past the buffer).
+		 * (ASan pads frames: not measured there.) */
+#if defined(__s390x__)
+		const size_t bound = 1792;
+#else
+		const size_t bound = 1536;
+#endif
 		if (!TEST_ASAN)
-			ck_assert_msg(worst <= 1536, "%zu bytes of stack used", worst);
+			ck_assert_msg(worst <= bound, "%zu bytes of stack used", worst);
 #endif
 	}
 	coop_context_destroy(ctx);
