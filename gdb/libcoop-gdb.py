@@ -109,16 +109,25 @@ def _fields(type_name):
         return set()
 
 
+# The library's thread-local state: one block, struct coop__thread
+# (src/coop-private.h), whose members the code names coop__self,
+# coop__running, ... through macros.
+_TLS_FIELDS = {"coop__self": "self", "coop__running": "running"}
+
+
 def _tls(name):
-    """The value of the library's thread-local variable `name` in the
-    selected thread."""
+    """The value of the library's thread-local variable `name` (or member
+    of its thread block) in the selected thread."""
     if gdb.selected_thread() is None:
         raise gdb.GdbError("no process or core file: run the program or load a core file first")
-    sym = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+    field = _TLS_FIELDS.get(name)
+    var = "coop__thread" if field else name
+    sym = gdb.lookup_global_symbol(var) or gdb.lookup_static_symbol(var)
     if sym is None:
         raise gdb.GdbError(NO_DEBUG_INFO)
     try:
-        return sym.value(gdb.selected_frame())
+        value = sym.value(gdb.selected_frame())
+        return value[field] if field else value
     except gdb.error as e:
         raise gdb.GdbError("cannot read %s of this thread: %s" % (name, e))
 

@@ -76,7 +76,7 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 	ctx->running = true;
 	coop__running = ctx;
 	coop__errno = &errno;
-	ctx->tick = COOP__EVENT_INTERVAL;
+	coop__tick = COOP__EVENT_INTERVAL;
 	coop__overflow_thread(ctx); /* an alternate signal stack, once per thread */
 	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_CXX))
 		coop__cxx_thread();

@@ -139,9 +139,8 @@ struct coop_context {
 	int main_errno;                   /* the coop_run caller's errno while tasks run */
 	struct coop__arch_eh main_eh;     /* its C++ exception state, likewise */
 	bool running;                     /* inside coop_run */
-	int tick;                         /* task switches left before the next event check (R7) */
-	uint32_t epoch;                   /* event checks so far: with tick, a count that
-	                                   * moves at every switch (the budget's mark) */
+	uint32_t epoch;                   /* event checks so far: with coop__tick, a count
+	                                   * that moves at every switch (the budget's mark) */
 	struct coop__timer *timers;       /* the timer heap (time.c): 4-ary, earliest first */
 	uint32_t ntimers;                 /*   entries in use */
 	uint32_t timer_cap;               /*   entries allocated: >= live, reserved at spawn */
@@ -149,11 +148,20 @@ struct coop_context {
 	struct coop__checkers checkers;   /* the sanitizers' switch state (checkers.c) */
 };
 
-/* The running task and context of this thread (NULL outside coop_run). */
-extern COOP_TLS struct coop_task *coop__self;
-extern COOP_TLS struct coop_context *coop__running;
-/* This thread's errno (&errno: constant for the thread, and no call). */
-extern COOP_TLS int *coop__errno;
+/* What a thread running a context keeps, in one thread-local block: the
+ * yield path reaches all of it from one address (initial-exec TLS in a
+ * shared library costs a GOT load per variable). */
+struct coop__thread {
+	struct coop_task *self;        /* the running task (NULL outside one) */
+	int tick;                      /* task switches left before the next event check (R7) */
+	int *err;                      /* this thread's errno (&errno: constant, and no call) */
+	struct coop_context *running;  /* the context it runs (NULL outside coop_run) */
+};
+extern COOP_TLS struct coop__thread coop__thread;
+#define coop__self (coop__thread.self)
+#define coop__running (coop__thread.running)
+#define coop__errno (coop__thread.err)
+#define coop__tick (coop__thread.tick)
 /* What else must follow every switch, decided at load (COOP__HOOK_*);
  * 0 in a plain C program, whose switches then take the shortest path. */
 extern unsigned char coop__hooks;

@@ -4,9 +4,7 @@
  */
 #include "switch.h"
 
-COOP_TLS struct coop_task *coop__self;
-COOP_TLS struct coop_context *coop__running;
-COOP_TLS int *coop__errno;
+COOP_TLS struct coop__thread coop__thread;
 COOP_TLS struct coop__arch_eh *coop__eh;
 unsigned char coop__hooks;
 

@@ -11,8 +11,8 @@
  * resumed task returns straight to its caller.  Only when a sanitizer
  * must follow the switches does the slower path of checkers.c run.
  *
- * R7's event interval is counted here too: ctx->tick counts down one per
- * switch of a task (a yield, a block, an end) and the scheduler (wait.c)
+ * R7's event interval is counted here too: coop__tick counts down one per
+ * switch of a task (a yield, a block) and the scheduler (wait.c)
  * processes due events when it reaches 0.
  */
 #ifndef COOP_SWITCH_H

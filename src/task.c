@@ -35,8 +35,11 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->fn = fn;
 	t->arg = arg;
 	t->result = NULL;
+	/* Adjacent fields, zeroed together. */
 	t->nwaits = 0;
 	t->timer = 0;
+	t->wait_kind = COOP_WAIT_NONE;
+	t->wait_flags = 0;
 	t->cancel = 0;
 	t->budget_used = 0;
 	t->budget_mark = 0;
@@ -107,23 +110,27 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 	return spawn_init(ctx, t, out, fn, arg);
 }
 
+/* Free task t, which has ended (or is being forgotten, see below). */
+static inline void task_release(struct coop_task *t)
+{
+	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
+		coop__checkers_free(t);
+	LIST_REMOVE(t, all);
+	coop__stack_release(t->ctx, t);
+}
+
 void coop__task_free(struct coop_task *t)
 {
-	struct coop_context *ctx = t->ctx;
-
 	/* Only coop_context_destroy frees a task that has not ended; it
 	 * empties the run queue first, and never resumes it. */
 	if (t->state != COOP__DONE) {
-		ctx->live--;
+		t->ctx->live--;
 		if (t->state == COOP__BLOCKED)
 			coop__wait_unlink(t);
 		if (t->group)
 			coop__group_leave(t, false);
 	}
-	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_SANITIZER))
-		coop__checkers_free(t);
-	LIST_REMOVE(t, all);
-	coop__stack_release(ctx, t);
+	task_release(t);
 }
 
 /* The end of a task, past the common case: a sanitizer to tell, or a
@@ -152,11 +159,10 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_exit", self);
-	/* Whatever this wakes is queued while it is still in the ring. */
-	coop__tick_down(ctx);
 	self->result = result;
 	self->state = COOP__DONE;
 	ctx->live--;
+	/* Whatever this wakes is queued while it is still in the ring. */
 	if (COOP_UNLIKELY(self->group != NULL))
 		coop__group_leave(self, true);
 	/* Its joiner, if any, becomes READY: at the tail of the run queue,
@@ -186,7 +192,9 @@ COOP_EXPORT void coop_exit(void *result)
 	coop__die("coop_exit", "a finished task was resumed");
 }
 
-COOP_EXPORT int coop_join_until(struct coop_task *task, void **result, int64_t deadline)
+/* Both joins, inlined into each: coop_join's constant deadline folds away. */
+static inline __attribute__((always_inline)) int join_until(struct coop_task *task, void **result,
+                                                            int64_t deadline)
 {
 	struct coop_task *self = coop__self;
 	const struct coop_task *t;
@@ -230,15 +238,20 @@ COOP_EXPORT int coop_join_until(struct coop_task *task, void **result, int64_t d
 	}
 	if (result)
 		*result = task->result;
-	coop__task_free(task);
+	task_release(task); /* ended */
 	if (self)
 		coop__spent(self);
 	return 0;
 }
 
+COOP_EXPORT int coop_join_until(struct coop_task *task, void **result, int64_t deadline)
+{
+	return join_until(task, result, deadline);
+}
+
 COOP_EXPORT int coop_join(struct coop_task *task, void **result)
 {
-	return coop_join_until(task, result, COOP_FOREVER);
+	return join_until(task, result, COOP_FOREVER);
 }
 
 COOP_EXPORT int coop_detach(struct coop_task *task)

@@ -5,44 +5,6 @@
 #include "timer.h"
 #include "wait.h"
 
-int coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
-               const void *obj, int64_t deadline, unsigned flags)
-{
-	struct coop_context *ctx = self->ctx;
-	int timeout_result = (flags & COOP__WAIT_OWN_OK) ? 0 : -ETIMEDOUT;
-	int64_t ambient = self->deadline;
-	unsigned i;
-
-	/* R1: the earlier deadline decides; on a tie, the call's own. */
-	if (ambient != COOP_FOREVER && (deadline == COOP_FOREVER || ambient < deadline)) {
-		deadline = ambient;
-		timeout_result = -ETIMEDOUT;
-	}
-	/* Passed: no wait, no switch (0 is before any coop_now()). */
-	if (deadline != COOP_FOREVER && (deadline == 0 || deadline <= coop_now())) {
-		coop__spent(self);
-		return timeout_result;
-	}
-	/* The event check comes before the task leaves the ring: tasks it
-	 * wakes are queued behind it, as for a yield. */
-	coop__tick_down(ctx);
-	for (i = 0; i < n; i++) {
-		w[i].task = self;
-		TAILQ_INSERT_TAIL(w[i].q, &w[i], link);
-	}
-	self->waits = w;
-	self->nwaits = n;
-	if (deadline != COOP_FOREVER)
-		coop__timer_add(ctx, self, deadline);
-	self->timeout_result = timeout_result;
-	self->wait_kind = (unsigned char)kind;
-	self->wait_flags = (unsigned char)flags;
-	self->wait_obj = obj;
-	self->state = COOP__BLOCKED;
-	coop__switch_from(self, NULL);
-	return self->wait_result;
-}
-
 void coop__wake(struct coop_task *t, int result)
 {
 	coop__wait_end(t, result);
@@ -70,7 +32,7 @@ void coop__expire(struct coop_context *ctx, int64_t now)
 
 void coop__events(struct coop_context *ctx)
 {
-	ctx->tick = COOP__EVENT_INTERVAL;
+	coop__tick = COOP__EVENT_INTERVAL;
 	ctx->epoch++;
 	if (ctx->ntimers)
 		coop__expire(ctx, coop_now());
@@ -81,7 +43,7 @@ void coop__events(struct coop_context *ctx)
  * yielded in between (while it runs, nothing else switches). */
 static inline uint64_t switch_mark(const struct coop_context *ctx)
 {
-	return (uint64_t)ctx->epoch << 32 | (uint32_t)ctx->tick;
+	return (uint64_t)ctx->epoch << 32 | (uint32_t)coop__tick;
 }
 
 void coop__spent(struct coop_task *self)
@@ -101,12 +63,12 @@ void coop__spent(struct coop_task *self)
 	coop__switch_from(self, "a blocking call");
 }
 
-/* coop_yield's uncommon cases, the switch counted (ctx->tick): an event
+/* coop_yield's uncommon cases, the switch counted (coop__tick): an event
  * check due, a canary to check, no other task, a NEW one (never run), a
  * sanitizer to tell, or a bad run queue (the hand-over aborts). */
 static __attribute__((noinline)) int yield_slow(struct coop_task *self)
 {
-	if (self->ctx->tick <= 0)
+	if (coop__tick <= 0)
 		coop__events(self->ctx);
 	self->state = COOP__READY;
 	return coop__switch_from(self, "coop_yield");
@@ -118,7 +80,7 @@ static __attribute__((noinline)) int yield_slow(struct coop_task *self)
 static __attribute__((noinline, aligned(64))) int yield_hooked(struct coop_task *self,
                                                                struct coop_task *next)
 {
-	if (COOP_LIKELY(--self->ctx->tick != 0) && COOP_LIKELY(coop__hooks == COOP__HOOK_CXX) &&
+	if (COOP_LIKELY(--coop__tick != 0) && COOP_LIKELY(coop__hooks == COOP__HOOK_CXX) &&
 	    COOP_LIKELY(!self->canary) && COOP_LIKELY(next->state == COOP__READY))
 		return coop__yield_to(self, next, true); /* alone too: its own state is RUNNING */
 	return yield_slow(self);
@@ -141,7 +103,7 @@ COOP_EXPORT __attribute__((aligned(64))) int coop_yield(void)
 	next = self->rq_next;
 	if (COOP_UNLIKELY(self->canary | coop__hooks))
 		return yield_hooked(self, next);
-	if (COOP_UNLIKELY(--self->ctx->tick == 0) || COOP_UNLIKELY(next->state != COOP__READY))
+	if (COOP_UNLIKELY(--coop__tick == 0) || COOP_UNLIKELY(next->state != COOP__READY))
 		return yield_slow(self); /* alone too: its own state is RUNNING */
 	return coop__yield_to(self, next, false);
 }

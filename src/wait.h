@@ -58,8 +58,8 @@ static inline int coop__cancel_point(const struct coop_task *self)
  * COOP__WAIT_NOCANCEL or shielded).  A deadline already passed returns at
  * once, without switching (spending the budget).  `kind` and `obj` are
  * what coop_context_tasks reports. */
-int coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
-               const void *obj, int64_t deadline, unsigned flags);
+static inline int coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n,
+                             int kind, const void *obj, int64_t deadline, unsigned flags);
 /* A blocking call of `self` completed without waiting: spend a unit of its
  * budget (R7); the 128th in a row checks events and yields. */
 void coop__spent(struct coop_task *self);
@@ -101,8 +101,49 @@ void coop__events(struct coop_context *ctx);
 /* One task switch towards the next event check (see switch.h). */
 static inline void coop__tick_down(struct coop_context *ctx)
 {
-	if (COOP_UNLIKELY(--ctx->tick <= 0))
+	if (COOP_UNLIKELY(--coop__tick <= 0))
 		coop__events(ctx);
+}
+
+/* Inline in every blocking call: the checks of a deadline the call
+ * passes as a constant (COOP_FOREVER from coop_join) fold away. */
+static inline __attribute__((always_inline)) int
+coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
+           const void *obj, int64_t deadline, unsigned flags)
+{
+	struct coop_context *ctx = self->ctx;
+	int timeout_result = (flags & COOP__WAIT_OWN_OK) ? 0 : -ETIMEDOUT;
+	int64_t ambient = self->deadline;
+	unsigned i;
+
+	/* R1: the earlier deadline decides; on a tie, the call's own. */
+	if (ambient != COOP_FOREVER && (deadline == COOP_FOREVER || ambient < deadline)) {
+		deadline = ambient;
+		timeout_result = -ETIMEDOUT;
+	}
+	/* Passed: no wait, no switch (0 is before any coop_now()). */
+	if (deadline != COOP_FOREVER && (deadline == 0 || deadline <= coop_now())) {
+		coop__spent(self);
+		return timeout_result;
+	}
+	/* The event check comes before the task leaves the ring: tasks it
+	 * wakes are queued behind it, as for a yield. */
+	coop__tick_down(ctx);
+	for (i = 0; i < n; i++) {
+		w[i].task = self;
+		TAILQ_INSERT_TAIL(w[i].q, &w[i], link);
+	}
+	self->waits = w;
+	self->nwaits = n;
+	if (deadline != COOP_FOREVER)
+		coop__timer_add(ctx, self, deadline);
+	self->timeout_result = timeout_result;
+	self->wait_kind = (unsigned char)kind;
+	self->wait_flags = (unsigned char)flags;
+	self->wait_obj = obj;
+	self->state = COOP__BLOCKED;
+	coop__switch_from(self, NULL);
+	return self->wait_result;
 }
 
 /* idle.c: block the thread until `deadline` (COOP_FOREVER: never called),

@@ -178,7 +178,7 @@ check_transcript() { # label file
 	refuse "$label: coop bt 1 shows none of the thread's own frames" "$part" 'gdb_target_stop|stopper_main'
 
 	section "$file" bt2 >"$part"
-	expect "$label: coop bt 2 is in coop_join" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_join'
+	expect "$label: coop bt 2 is in coop_join" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_join'
 	expect "$label: coop bt 2 shows waiter_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in waiter_main'
 
 	section "$file" bt3full >"$part"
@@ -193,19 +193,19 @@ check_transcript() { # label file
 	section "$file" bt6 >"$part"
 	sed -n '/^task 6 /{n;p;}' "$part" >"$part.first"
 	expect "$label: coop bt 6 starts at frame #0 of the task" "$part.first" '^#0 +0x[0-9a-f]+ in '
-	expect "$label: coop bt 6 is in coop_sleep_until" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_sleep_until'
+	expect "$label: coop bt 6 is in coop_sleep_until" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_sleep_until'
 	expect "$label: coop bt 6 shows napper_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in napper_main'
 	expect "$label: coop bt 6 ends at the task's start" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop(__|\.)arch_start'
 	refuse "$label: coop bt 6 shows none of the thread's own frames" "$part" 'gdb_target_stop|stopper_main'
 	section "$file" bt7 >"$part"
-	expect "$label: coop bt 7 is in coop_group_wait" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_group_wait'
+	expect "$label: coop bt 7 is in coop_group_wait" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_group_wait'
 	expect "$label: coop bt 7 shows grouper_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in grouper_main'
 	section "$file" bt8 >"$part"
-	expect "$label: coop bt 8 is in coop_join_until" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_join_until'
+	expect "$label: coop bt 8 is in coop_join_until" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_join_until'
 	expect "$label: coop bt 8 shows stubborn_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stubborn_main'
 
 	section "$file" bt9 >"$part"
-	expect "$label: coop bt 9 is in coop_sleep_until" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop_sleep_until'
+	expect "$label: coop bt 9 is in coop_sleep_until" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_sleep_until'
 	expect "$label: coop bt 9 shows dozer_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in dozer_main'
 
 	section "$file" bt4 >"$part"
