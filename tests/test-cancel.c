@@ -36,6 +36,7 @@
 #include <coop/coop.h>
 
 #include "test-common.h"
+#include "test-ticker.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -116,27 +117,6 @@ static void yield_until_state(const char *name, int state)
 	for (i = 0; i < 100000 && state_of(name) != state; i++)
 		ck_assert_int_eq(coop_yield(), 0);
 	ck_assert_msg(state_of(name) == state, "%s never reached state %d", name, state);
-}
-
-/* The ticker: counts its runs; a call that did not switch leaves the count. */
-static long ticks;
-static int ticker_stop;
-
-static void *ticker(void *arg)
-{
-	(void)arg;
-	while (!ticker_stop) {
-		ticks++;
-		ck_assert_int_eq(coop_yield(), 0);
-	}
-	return NULL;
-}
-
-static void start_ticker(void)
-{
-	ticks = 0;
-	ticker_stop = 0;
-	ck_assert_int_eq(coop_spawn(ctx, NULL, ticker, NULL, NULL), 0);
 }
 
 static void *returns_arg(void *arg)

@@ -48,6 +48,7 @@
 #include <coop/coop.h>
 
 #include "test-common.h"
+#include "test-ticker.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -132,28 +133,6 @@ static struct coop_task_info info_of(const char *name)
 			return info_buf[i];
 	ck_abort_msg("no task named %s", name);
 	return info_buf[0];
-}
-
-/* A task that counts how often it runs: a call that did not switch leaves
- * the count alone.  It ends when ticker_stop is set. */
-static long ticks;
-static int ticker_stop;
-
-static void *ticker(void *arg)
-{
-	(void)arg;
-	while (!ticker_stop) {
-		ticks++;
-		ck_assert_int_eq(coop_yield(), 0);
-	}
-	return NULL;
-}
-
-static void start_ticker(void)
-{
-	ticks = 0;
-	ticker_stop = 0;
-	ck_assert_int_eq(coop_spawn(ctx, NULL, ticker, NULL, NULL), 0);
 }
 
 /* A deadline well in the past, but not below -1 or 0. */
