@@ -74,14 +74,14 @@ static __attribute__((noinline)) int yield_slow(struct coop_task *self)
 	return coop__switch_from(self, "coop_yield");
 }
 
-/* Past coop_yield's first test (a canary or a hook), the switch not yet
- * counted: a C++ program's common case, straight (no frame: both ways
- * out are jumps), or yield_slow. */
+/* Past coop_yield's hook test (a canary or a hook), the switch counted:
+ * a C++ program's common case, straight (no frame: both ways out are
+ * jumps), or yield_slow. */
 static __attribute__((noinline, aligned(64))) int yield_hooked(struct coop_task *self,
                                                                struct coop_task *next)
 {
-	if (COOP_LIKELY(--coop__tick != 0) && COOP_LIKELY(coop__hooks == COOP__HOOK_CXX) &&
-	    COOP_LIKELY(!self->canary) && COOP_LIKELY(next->state == COOP__READY))
+	if (COOP_LIKELY(coop__hooks == COOP__HOOK_CXX) && COOP_LIKELY(!self->canary) &&
+	    COOP_LIKELY(next->state == COOP__READY))
 		return coop__yield_to(self, next, true); /* alone too: its own state is RUNNING */
 	return yield_slow(self);
 }
@@ -95,15 +95,18 @@ COOP_EXPORT __attribute__((aligned(64))) int coop_yield(void)
 
 	if (COOP_UNLIKELY(!self))
 		return -EPERM;
-	/* Any hook (a C++ program's exception state too) goes further, so
+	/* R7 first: one decrement and one branch, the event check every
+	 * COOP__EVENT_INTERVAL switches, counted here for every way on.
+	 * Any hook (a C++ program's exception state too) goes further, so
 	 * that a C program runs the same instructions as without them;
-	 * the two tests, canary and hooks first, keep the load of
-	 * next->state off the first branch.  R7 adds one decrement and one
-	 * branch: the event check every COOP__EVENT_INTERVAL switches. */
+	 * canary and hooks are tested before next->state, to keep that
+	 * load off the branch before. */
 	next = self->rq_next;
+	if (COOP_UNLIKELY(--coop__tick == 0))
+		return yield_slow(self);
 	if (COOP_UNLIKELY(self->canary | coop__hooks))
 		return yield_hooked(self, next);
-	if (COOP_UNLIKELY(--coop__tick == 0) || COOP_UNLIKELY(next->state != COOP__READY))
+	if (COOP_UNLIKELY(next->state != COOP__READY))
 		return yield_slow(self); /* alone too: its own state is RUNNING */
 	return coop__yield_to(self, next, false);
 }
