@@ -124,11 +124,19 @@ void coop__task_free(struct coop_task *t)
 	/* Only coop_context_destroy frees a task that has not ended; it
 	 * empties the run queue first, and never resumes it. */
 	if (t->state != COOP__DONE) {
+		struct coop__waiter *w;
+
 		t->ctx->live--;
 		if (t->state == COOP__BLOCKED)
 			coop__wait_unlink(t);
 		if (t->group)
 			coop__group_leave(t, false);
+		/* Its joiner, freed with the context too, may come later:
+		 * its record must not point into this task. */
+		while ((w = TAILQ_FIRST(&t->joiners))) {
+			TAILQ_REMOVE(&t->joiners, w, link);
+			w->q = NULL;
+		}
 	}
 	task_release(t);
 }

@@ -2443,6 +2443,60 @@ START_TEST(t_x_6_small_stacks)
 }
 END_TEST
 
+/* ====================================================== T-X-11 destroy == */
+/* Destroying a context frees its blocked tasks without resuming them, in
+ * whatever order it holds them: a joiner freed after the task it joins
+ * (whose handle, on a caller's buffer, is malloc'd) must not write into
+ * it, and a group keeps no freed member or waiter.  ASan and valgrind
+ * run this too. */
+static void *x11_forever(void *arg)
+{
+	(void)arg;
+	coop_sleep_until(COOP_FOREVER);
+	return NULL;
+}
+
+static struct coop_task *x11_target;
+static struct coop_group *x11_group;
+
+static void *x11_joiner(void *arg)
+{
+	/* On a caller's buffer, spawned after this task: the destroy frees
+	 * it first (newest first). */
+	struct coop_task_opts o = {.size = sizeof(o), .stack_size = 16384, .stack = arg};
+
+	ck_assert_int_eq(coop_spawn(ctx, &x11_target, x11_forever, NULL, &o), 0);
+	coop_join(x11_target, NULL);
+	return NULL;
+}
+
+static void *x11_group_waiter(void *arg)
+{
+	(void)arg;
+	coop_group_wait(x11_group, COOP_FOREVER);
+	return NULL;
+}
+
+START_TEST(t_x_11_destroy_blocked)
+{
+	struct coop_task_opts o = {.size = sizeof(o)};
+	void *buf = malloc(16384);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(coop_group_create(ctx, &x11_group), 0);
+	o.group = x11_group;
+	ck_assert_int_eq(coop_spawn(ctx, NULL, x11_joiner, buf, NULL), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, x11_forever, NULL, &o), 0);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, x11_group_waiter, NULL, NULL), 0);
+	ck_assert_int_eq(coop_run(ctx), -EDEADLK);
+	coop_context_destroy(ctx);
+	ctx = NULL;
+	/* Its member and its waiter went with the context. */
+	ck_assert_int_eq(coop_group_destroy(x11_group), 0);
+	free(buf);
+}
+END_TEST
+
 /* ============================================================== suite == */
 
 static Suite *cancel_suite(void)
@@ -2488,6 +2542,7 @@ static Suite *cancel_suite(void)
 	tcase_add_test(tc, t_x_7_calls_keep_errno);
 	tcase_add_test(tc, t_x_7_errno_survives_every_wait);
 	tcase_add_test(tc, t_x_6_small_stacks);
+	tcase_add_test(tc, t_x_11_destroy_blocked);
 	return s;
 }
 
