@@ -17,9 +17,7 @@ COOP_EXPORT int coop_cancel(struct coop_task *task)
 	ctx = task->ctx;
 	if (self && self->ctx != ctx)
 		return -EXDEV;
-	/* R9: a running context belongs to the thread running it. */
-	if (COOP_UNLIKELY(ctx->running && coop__running != ctx))
-		coop__die("coop_cancel", "context %p is running on another thread", (void *)ctx);
+	coop__check_thread(ctx, "coop_cancel");
 	coop__cancel_task(task);
 	return 0;
 }

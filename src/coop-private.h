@@ -176,6 +176,13 @@ extern unsigned char coop__hooks;
  * that cannot be returned as an error. */
 __attribute__((noreturn, format(printf, 2, 3)))
 void coop__die(const char *call, const char *fmt, ...);
+/* R9: a running context belongs to the thread running it; `call` on it
+ * from another thread aborts, naming the call. */
+static inline void coop__check_thread(const struct coop_context *ctx, const char *call)
+{
+	if (COOP_UNLIKELY(ctx->running && coop__running != ctx))
+		coop__die(call, "context %p is running on another thread", (const void *)ctx);
+}
 /* The task popped from the run queue is not READY, or not of this
  * context: print one line naming the call and abort. */
 __attribute__((noreturn, cold)) void coop__bad_resume(const struct coop_context *ctx,

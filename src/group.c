@@ -10,13 +10,6 @@
 
 #include "wait.h"
 
-/* R9: a running context belongs to the thread running it. */
-static void check_thread(const struct coop_group *g, const char *call)
-{
-	if (COOP_UNLIKELY(g->ctx->running && coop__running != g->ctx))
-		coop__die(call, "context %p is running on another thread", (void *)g->ctx);
-}
-
 COOP_EXPORT int coop_group_create(struct coop_context *ctx, struct coop_group **out)
 {
 	struct coop_group *g;
@@ -89,7 +82,7 @@ COOP_EXPORT int coop_group_cancel(struct coop_group *group)
 		return -EINVAL;
 	if (self && self->ctx != group->ctx)
 		return -EXDEV;
-	check_thread(group, "coop_group_cancel");
+	coop__check_thread(group->ctx, "coop_group_cancel");
 	group_cancel(group);
 	return 0;
 }
@@ -106,7 +99,7 @@ COOP_EXPORT int coop_group_wait(struct coop_group *group, int64_t deadline)
 		return -EXDEV;
 	if (self && self->group == group)
 		return -EDEADLK; /* it would wait for itself */
-	check_thread(group, "coop_group_wait");
+	coop__check_thread(group->ctx, "coop_group_wait");
 	if (!self)
 		return group->nmembers ? -EAGAIN : 0;
 	/* The one blocking call that does not fail at entry when cancelled

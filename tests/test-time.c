@@ -1298,6 +1298,19 @@ static void lv_cancel(int i)
 	}
 }
 
+/* The result of a join or group wait with no deadline: -ECANCELED when
+ * the test cancelled the task while it was blocked, 0 when the model
+ * never cancels it, and either when the model cancels it otherwise. */
+static void lv_check_woken_rc(const struct lv_task *t)
+{
+	if (t->direct)
+		ck_assert_int_eq(t->rc, -ECANCELED);
+	else if (!t->cancelled)
+		ck_assert_int_eq(t->rc, 0);
+	else
+		ck_assert(t->rc == 0 || t->rc == -ECANCELED);
+}
+
 /* After a coop_run: every task the model says ends has ended, with the
  * right result; every other is blocked, and shown as such. */
 static void lv_check(int ncase, int step)
@@ -1337,12 +1350,7 @@ static void lv_check(int ncase, int step)
 				ck_assert_int_eq(t->rc, -ETIMEDOUT);
 				break;
 			case LV_JOIN:
-				if (t->direct)
-					ck_assert_int_eq(t->rc, -ECANCELED);
-				else if (!t->cancelled)
-					ck_assert_int_eq(t->rc, 0);
-				else
-					ck_assert(t->rc == 0 || t->rc == -ECANCELED);
+				lv_check_woken_rc(t);
 				if (t->rc == 0) {
 					ck_assert_ptr_eq(t->res, (void *)(intptr_t)(1000 + t->target));
 					ck_assert(lv[t->target].consumed);
@@ -1351,12 +1359,7 @@ static void lv_check(int ncase, int step)
 				}
 				break;
 			case LV_GWAIT:
-				if (t->direct)
-					ck_assert_int_eq(t->rc, -ECANCELED);
-				else if (!t->cancelled)
-					ck_assert_int_eq(t->rc, 0);
-				else
-					ck_assert(t->rc == 0 || t->rc == -ECANCELED);
+				lv_check_woken_rc(t);
 				break;
 			default: /* LV_GWAIT_D */
 				ck_assert(t->rc == 0 || t->rc == -ETIMEDOUT);
