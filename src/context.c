@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <limits.h>
+
+#include "poller.h"
 #include "timer.h"
 #include "wait.h"
 
@@ -25,7 +28,11 @@ COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop
 		return -EINVAL;
 	if (opts && (rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
 		return rc;
-	if (o.flags & ~(COOP_CONTEXT_ALLOW_UNGUARDED | COOP_CONTEXT_NO_OVERFLOW_HANDLER))
+	if (o.flags & ~(COOP_CONTEXT_ALLOW_UNGUARDED | COOP_CONTEXT_NO_OVERFLOW_HANDLER |
+	                COOP_CONTEXT_FD_CACHE))
+		return -EINVAL;
+	/* No pool can be named yet (coop_offload comes later in 1.1). */
+	if (o.pool || o.event_interval > INT_MAX)
 		return -EINVAL;
 	if (!o.stack_size)
 		o.stack_size = COOP_STACK_SIZE_DEFAULT;
@@ -43,6 +50,7 @@ COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop
 	ctx->stack_size = (o.stack_size + 15) & ~(size_t)15;
 	ctx->flags = o.flags;
 	ctx->next_id = 1;
+	ctx->event_interval = o.event_interval ? (int)o.event_interval : COOP__EVENT_INTERVAL;
 	*out = ctx;
 	return 0;
 }
@@ -60,6 +68,7 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	while ((t = LIST_FIRST(&ctx->tasks)))
 		coop__task_free(t);
 	coop__stack_destroy(ctx);
+	coop__poll_destroy(ctx);
 	free(ctx->timers);
 	free(ctx);
 }
@@ -76,13 +85,13 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 	ctx->running = true;
 	coop__running = ctx;
 	coop__errno = &errno;
-	coop__tick = COOP__EVENT_INTERVAL;
+	coop__tick = ctx->event_interval;
 	coop__overflow_thread(ctx); /* an alternate signal stack, once per thread */
 	if (COOP_UNLIKELY(coop__hooks & COOP__HOOK_CXX))
 		coop__cxx_thread();
 	/* The loop: run tasks until none is runnable (they switch to each
-	 * other directly and come back here only then), then wait for the
-	 * earliest deadline, or stop. */
+	 * other directly and come back here only then), then wait for an fd
+	 * or the earliest deadline, or stop. */
 	for (;;) {
 		if ((next = ctx->rq)) {
 			/* The task that arrives learns this stack's bounds for ASan. */
@@ -94,15 +103,17 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 			rc = 0;
 			break;
 		}
-		/* Tasks are blocked and none is runnable: only a deadline can
-		 * wake them (this is where file descriptors and other threads
-		 * will join).  No deadline: nothing ever will. */
-		if (!ctx->ntimers) {
+		/* Tasks are blocked and none is runnable: only an fd or a
+		 * deadline can wake them (other threads will join in a later
+		 * part).  Neither: nothing ever will. */
+		if (!ctx->ntimers && !coop__poll_waiting(ctx)) {
 			rc = -EDEADLK;
 			break;
 		}
+		/* One round (R6): fd events, then due deadlines. */
 		coop__idle(ctx, coop__timer_first(ctx));
-		coop__expire(ctx, coop_now());
+		if (ctx->ntimers)
+			coop__expire(ctx, coop_now());
 	}
 	coop__running = NULL;
 	ctx->running = false;

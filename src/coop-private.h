@@ -64,6 +64,7 @@ enum coop__state {
 };
 
 struct coop__pool;
+struct coop__poll;
 struct coop__waiter;
 
 /* A queue of wait records (wait.h): the tasks waiting on one thing, in the
@@ -98,6 +99,8 @@ struct coop_task {
 	int timeout_result;               /*   the result if its deadline ends it */
 	unsigned char wait_kind;          /*   COOP_WAIT_* */
 	unsigned char wait_flags;         /*   COOP__WAIT_* */
+	unsigned char wait_events;        /*   an fd wait's COOP_FD_READ/WRITE (poll_epoll.c) */
+	int wait_fd;                      /*   an fd wait's fd */
 	unsigned char cancel;             /* COOP__CANCEL_* (cancel.c) */
 	unsigned char budget_used;        /* calls done without waiting (wait.c, R7) */
 	uint64_t budget_mark;             /*   the switch count when it last spent */
@@ -146,6 +149,9 @@ struct coop_context {
 	uint32_t timer_cap;               /*   entries allocated: >= live, reserved at spawn */
 	uint64_t timer_seq;               /*   order of the waits that began (R6 ties) */
 	struct coop__checkers checkers;   /* the sanitizers' switch state (checkers.c) */
+	int event_interval;               /* switches between event checks (R7) */
+	unsigned fd_waiting;              /* tasks blocked in an fd wait (poller.h) */
+	struct coop__poll *poll;          /* the kernel side, NULL until needed (R10) */
 };
 
 /* What a thread running a context keeps, in one thread-local block: the

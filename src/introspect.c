@@ -139,7 +139,7 @@ static void describe(const struct coop_task *t, void *dst, size_t size)
 	                      : 0);
 	/* What a blocked task waits in, and until when. */
 	info.wait = t->state == COOP__BLOCKED ? t->wait_kind : COOP_WAIT_NONE;
-	info.wait_fd = -1;
+	info.wait_fd = t->state == COOP__BLOCKED && t->wait_kind == COOP_WAIT_FD ? t->wait_fd : -1;
 	info.wait_deadline = t->state == COOP__BLOCKED ? coop__timer_of(t) : COOP_FOREVER;
 	info.wait_object = t->state == COOP__BLOCKED ? t->wait_obj : NULL;
 	info.stack_size = t->stack_size;

@@ -2,6 +2,7 @@
  * wait.c: the wait/wake path (see wait.h), R7's event checks and budget,
  * and coop_yield, the switch that only gives the others a turn.
  */
+#include "poller.h"
 #include "timer.h"
 #include "wait.h"
 
@@ -30,10 +31,14 @@ void coop__expire(struct coop_context *ctx, int64_t now)
 	}
 }
 
+/* One round of R6's order: fd events, then due deadlines.  The kernel
+ * is asked only when some task waits on an fd. */
 void coop__events(struct coop_context *ctx)
 {
-	coop__tick = COOP__EVENT_INTERVAL;
+	coop__tick = ctx->event_interval;
 	ctx->epoch++;
+	if (coop__poll_waiting(ctx))
+		coop__poll_check(ctx);
 	if (ctx->ntimers)
 		coop__expire(ctx, coop_now());
 }
@@ -96,7 +101,7 @@ COOP_EXPORT __attribute__((aligned(64))) int coop_yield(void)
 	if (COOP_UNLIKELY(!self))
 		return -EPERM;
 	/* R7 first: one decrement and one branch, the event check every
-	 * COOP__EVENT_INTERVAL switches, counted here for every way on.
+	 * event_interval switches, counted here for every way on.
 	 * Any hook (a C++ program's exception state too) goes further, so
 	 * that a C program runs the same instructions as without them;
 	 * canary and hooks are tested before next->state, to keep that

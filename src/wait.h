@@ -105,30 +105,40 @@ static inline void coop__tick_down(struct coop_context *ctx)
 		coop__events(ctx);
 }
 
-/* Inline in every blocking call: the checks of a deadline the call
- * passes as a constant (COOP_FOREVER from coop_join) fold away. */
-static inline __attribute__((always_inline)) int
-coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
-           const void *obj, int64_t deadline, unsigned flags)
+/* R1: the effective deadline of a wait of `self` with its own `deadline`
+ * (the earlier of it and the ambient one; on a tie, its own), and in
+ * *timeout_result what the wait returns if that deadline ends it. */
+static inline __attribute__((always_inline)) int64_t
+coop__wait_deadline(const struct coop_task *self, int64_t deadline, unsigned flags,
+                    int *timeout_result)
 {
-	struct coop_context *ctx = self->ctx;
-	int timeout_result = (flags & COOP__WAIT_OWN_OK) ? 0 : -ETIMEDOUT;
 	int64_t ambient = self->deadline;
+
+	*timeout_result = (flags & COOP__WAIT_OWN_OK) ? 0 : -ETIMEDOUT;
+	if (ambient != COOP_FOREVER && (deadline == COOP_FOREVER || ambient < deadline)) {
+		*timeout_result = -ETIMEDOUT;
+		return ambient;
+	}
+	return deadline;
+}
+
+/* An effective deadline that has passed: do not wait (0 is before any
+ * coop_now()). */
+static inline __attribute__((always_inline)) bool coop__passed(int64_t deadline)
+{
+	return deadline != COOP_FOREVER && (deadline == 0 || deadline <= coop_now());
+}
+
+/* The second half of coop__wait, for a call that has done the first half
+ * itself (an fd wait arms the kernel between the two): suspend `self` in
+ * the `n` queues of `w` until `deadline` (effective, not passed), the
+ * event check of the switch (coop__tick_down) already made. */
+static inline __attribute__((always_inline)) int
+coop__block(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
+            const void *obj, int64_t deadline, int timeout_result, unsigned flags)
+{
 	unsigned i;
 
-	/* R1: the earlier deadline decides; on a tie, the call's own. */
-	if (ambient != COOP_FOREVER && (deadline == COOP_FOREVER || ambient < deadline)) {
-		deadline = ambient;
-		timeout_result = -ETIMEDOUT;
-	}
-	/* Passed: no wait, no switch (0 is before any coop_now()). */
-	if (deadline != COOP_FOREVER && (deadline == 0 || deadline <= coop_now())) {
-		coop__spent(self);
-		return timeout_result;
-	}
-	/* The event check comes before the task leaves the ring: tasks it
-	 * wakes are queued behind it, as for a yield. */
-	coop__tick_down(ctx);
 	for (i = 0; i < n; i++) {
 		w[i].task = self;
 		TAILQ_INSERT_TAIL(w[i].q, &w[i], link);
@@ -136,7 +146,7 @@ coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
 	self->waits = w;
 	self->nwaits = n;
 	if (deadline != COOP_FOREVER)
-		coop__timer_add(ctx, self, deadline);
+		coop__timer_add(self->ctx, self, deadline);
 	self->timeout_result = timeout_result;
 	self->wait_kind = (unsigned char)kind;
 	self->wait_flags = (unsigned char)flags;
@@ -146,8 +156,28 @@ coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
 	return self->wait_result;
 }
 
-/* idle.c: block the thread until `deadline` (COOP_FOREVER: never called),
- * never waking early, retrying interruptions. */
+/* Inline in every blocking call: the checks of a deadline the call
+ * passes as a constant (COOP_FOREVER from coop_join) fold away. */
+static inline __attribute__((always_inline)) int
+coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
+           const void *obj, int64_t deadline, unsigned flags)
+{
+	int timeout_result;
+
+	deadline = coop__wait_deadline(self, deadline, flags, &timeout_result);
+	if (coop__passed(deadline)) {
+		coop__spent(self);
+		return timeout_result;
+	}
+	/* The event check comes before the task leaves the ring: tasks it
+	 * wakes are queued behind it, as for a yield. */
+	coop__tick_down(self->ctx);
+	return coop__block(self, w, n, kind, obj, deadline, timeout_result, flags);
+}
+
+/* idle.c: block the thread until `deadline` (COOP_FOREVER: until an fd
+ * is ready) or an fd wait can end, never waking early, retrying
+ * interruptions; then wake the tasks whose fd is ready. */
 void coop__idle(struct coop_context *ctx, int64_t deadline);
 
 #endif /* COOP_WAIT_H */

@@ -553,7 +553,7 @@ START_TEST(option_accepted)
 
 	ck_assert_int_eq(coop_context_create(&ctx, &o), 0);
 	coop_context_destroy(ctx);
-	o.flags = 0x4u;
+	o.flags = 0x8u; /* 0x4 is COOP_CONTEXT_FD_CACHE (coop 1.1) */
 	ck_assert_int_eq(coop_context_create(&ctx, &o), -EINVAL);
 }
 END_TEST

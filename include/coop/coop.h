@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h> /* socklen_t, struct sockaddr (coop_accept, coop_connect) */
+#include <sys/types.h>  /* ssize_t (coop_read, coop_write) */
 
 #include <coop/version.h>
 
@@ -39,6 +41,9 @@ struct coop_task;
 /* A task group (coop_group_create(3)): tasks spawned into it can be waited
  * for and cancelled together.  (coop 1.1) */
 struct coop_group;
+/* A pool of threads for blocking calls (a later part of coop 1.1; for now
+ * coop_context_opts.pool must be NULL). */
+struct coop_pool;
 
 /* Default usable stack size of a task (a guard page is added below it). */
 #define COOP_STACK_SIZE_DEFAULT ((size_t)256 * 1024)
@@ -57,11 +62,20 @@ struct coop_group;
  * context an alternate signal stack; a fault in its tasks goes to whatever
  * handler the application installed. */
 #define COOP_CONTEXT_NO_OVERFLOW_HANDLER 0x2u
+/* coop_context_opts.flags (coop 1.1): keep every fd a task waited on
+ * registered with the kernel, edge-triggered, so that a wait costs no
+ * system call; every such fd must then be closed with coop_fd_close() or
+ * released with coop_fd_forget() (coop_fd_wait(3)). */
+#define COOP_CONTEXT_FD_CACHE 0x4u
 
 struct coop_context_opts {
 	size_t size;       /* sizeof(struct coop_context_opts) */
 	size_t stack_size; /* default stack size of its tasks; 0: COOP_STACK_SIZE_DEFAULT */
 	unsigned int flags; /* COOP_CONTEXT_* */
+	/* coop 1.1 (appended past 1.0's sizeof): */
+	struct coop_pool *pool;      /* reserved for coop_offload: must be NULL */
+	unsigned int event_interval; /* task switches between event checks while
+	                              * tasks are runnable; 0: 61 (coop(7), R7) */
 };
 
 struct coop_task_opts {
@@ -116,6 +130,7 @@ enum coop_wait {
 	COOP_WAIT_NONE = 0,  /* not blocked */
 	COOP_WAIT_JOIN = 1,  /* coop_join_until(): wait_object is the task */
 	COOP_WAIT_SLEEP = 2, /* coop_sleep_until() */
+	COOP_WAIT_FD = 3,    /* coop_fd_wait() and the I/O calls: wait_fd is the fd */
 	COOP_WAIT_GROUP = 9  /* coop_group_wait(): wait_object is the group */
 };
 /* coop_task_info.stack_used when it cannot be measured. */
@@ -191,6 +206,28 @@ int coop_group_destroy(struct coop_group *group);
 int coop_group_wait(struct coop_group *group, int64_t deadline);
 /* Cancel every member, and every task spawned into the group later. */
 int coop_group_cancel(struct coop_group *group);
+
+/* ---- coop 1.1: file descriptors (coop_fd_wait(3), coop_read(3)) ----
+ * Every fd must be non-blocking (O_NONBLOCK); coop never changes its flags. */
+#define COOP_FD_READ 0x1u   /* in and out: readable (or end of file, or error) */
+#define COOP_FD_WRITE 0x2u  /* in and out: writable (or error) */
+#define COOP_FD_ERROR 0x4u  /* out only: the kernel reported an error */
+#define COOP_FD_HANGUP 0x8u /* out only: the kernel reported a hang-up */
+/* Wait until fd is readable and/or writable; returns the ready COOP_FD_* mask. */
+int coop_fd_wait(int fd, unsigned int events, int64_t deadline);
+/* Wake this context's waiters on fd with -EBADF, unregister it, close(2) it. */
+int coop_fd_close(int fd);
+/* The same, without closing. */
+int coop_fd_forget(int fd);
+/* Read up to n bytes: the count (>= 1), 0 at end of file, or a negative errno. */
+ssize_t coop_read(int fd, void *buf, size_t n, int64_t deadline);
+/* Write all n bytes: n, or the count written (> 0) when a later wait
+ * fails, or a negative errno when nothing was written. */
+ssize_t coop_write(int fd, const void *buf, size_t n, int64_t deadline);
+/* accept4(2) (flags: SOCK_NONBLOCK, SOCK_CLOEXEC): the new fd or a negative errno. */
+int coop_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags, int64_t deadline);
+/* connect(2) on a non-blocking socket, waiting for the outcome: 0 or a negative errno. */
+int coop_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline);
 
 #ifdef __cplusplus
 }
