@@ -29,6 +29,17 @@ struct coop_task_opts_1_0 {
 };
 typedef char task_opts_1_1_past_1_0
 	[offsetof(struct coop_task_opts, group) >= sizeof(struct coop_task_opts_1_0) ? 1 : -1];
+struct coop_context_opts_1_0 {
+	size_t size;
+	size_t stack_size;
+	unsigned int flags;
+};
+typedef char context_opts_1_1_past_1_0
+	[offsetof(struct coop_context_opts, pool) >= sizeof(struct coop_context_opts_1_0) ? 1 : -1];
+typedef char context_opts_1_1_in_order
+	[offsetof(struct coop_context_opts, event_interval) > offsetof(struct coop_context_opts, pool)
+	         ? 1
+	         : -1];
 
 /* coop_exit() is declared noreturn: a noreturn function ending in it gets
  * no "noreturn function does return" warning (an error here). */

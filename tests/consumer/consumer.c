@@ -2,12 +2,15 @@
  * consumer.c: a program outside the project.  .ci/consumer builds it
  * against a `meson install` prefix with `pkg-config --cflags --libs coop`
  * alone, and it exercises every public call with its documented meaning
- * (those of coop 1.1 in waits()).
+ * (those of coop 1.1 in waits() and fds()).
  * Exit status 0 when everything held; otherwise a line per failure.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <coop/coop.h>
 
@@ -123,6 +126,48 @@ static void waits(void)
 	coop_context_destroy(ctx);
 }
 
+/* coop 1.1: a reader waiting on a pipe, a writer, and coop_fd_close
+ * waking a second reader, in both registration modes. */
+static int pipefd[2];
+
+static void *reader(void *arg)
+{
+	char got[8] = "";
+
+	(void)arg;
+	EXPECT(coop_read(pipefd[0], got, sizeof(got), coop_deadline_in(COOP_MSEC)) == -ETIMEDOUT);
+	EXPECT(coop_read(pipefd[0], got, sizeof(got), COOP_FOREVER) == 5 && memcmp(got, "hello", 5) == 0);
+	EXPECT(coop_fd_wait(pipefd[0], COOP_FD_READ, COOP_FOREVER) == -EBADF); /* closed by closer */
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	EXPECT(coop_sleep_until(coop_deadline_in(2 * COOP_MSEC)) == 0);
+	EXPECT(coop_write(pipefd[1], "hello", 5, COOP_FOREVER) == 5);
+	/* The reader sees the event when the context next asks the kernel
+	 * (here: when no task can run), reads, and waits again. */
+	EXPECT(coop_sleep_until(coop_deadline_in(COOP_MSEC)) == 0);
+	EXPECT(coop_fd_close(pipefd[0]) == 0);
+	EXPECT(coop_fd_close(pipefd[1]) == 0);
+	return NULL;
+}
+
+static void fds(unsigned flags)
+{
+	struct coop_context_opts o = {.size = sizeof(o), .flags = flags};
+	struct coop_context *ctx;
+
+	EXPECT(pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) == 0);
+	EXPECT(coop_fd_wait(pipefd[0], COOP_FD_READ, COOP_NOWAIT) == -EPERM); /* outside a task */
+	EXPECT(coop_context_create(&ctx, &o) == 0);
+	EXPECT(coop_spawn(ctx, NULL, reader, NULL, NULL) == 0);
+	EXPECT(coop_spawn(ctx, NULL, writer, NULL, NULL) == 0);
+	EXPECT(coop_run(ctx) == 0);
+	coop_context_destroy(ctx);
+}
+
 int main(void)
 {
 	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = 128 * 1024};
@@ -155,6 +200,8 @@ int main(void)
 	EXPECT(coop_join(u, NULL) == 0);
 	coop_context_destroy(ctx);
 	waits();
+	fds(0);
+	fds(COOP_CONTEXT_FD_CACHE);
 	printf("consumer: %s, libcoop %s\n", failures ? "FAILED" : "ok", coop_version());
 	return failures != 0;
 }
