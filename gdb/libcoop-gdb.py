@@ -71,8 +71,9 @@ STATE_NAMES = {
 # include/coop/coop.h), as the public call it is blocked in.
 WAIT_JOIN = 1   # COOP_WAIT_JOIN: coop_join, coop_join_until; wait_obj the task
 WAIT_SLEEP = 2  # COOP_WAIT_SLEEP: coop_sleep_until; no wait_obj
+WAIT_FD = 3     # COOP_WAIT_FD: coop_fd_wait (also inside coop_read...); wait_fd the fd
 WAIT_GROUP = 9  # COOP_WAIT_GROUP: coop_group_wait; wait_obj the group
-WAIT_CALLS = {WAIT_JOIN: "coop_join", WAIT_SLEEP: "coop_sleep_until",
+WAIT_CALLS = {WAIT_JOIN: "coop_join", WAIT_SLEEP: "coop_sleep_until", WAIT_FD: "coop_fd_wait",
               WAIT_GROUP: "coop_group_wait"}
 
 # task->cancel (src/wait.h)
@@ -386,6 +387,10 @@ def _wait(task, now):
                 parts.append("task 0x%x" % obj)
         elif kind == WAIT_GROUP and obj:
             parts.append("group 0x%x" % obj)
+        elif kind == WAIT_FD and "wait_fd" in _fields("struct coop_task"):
+            events = int(task["wait_events"])
+            what = "+".join(n for bit, n in ((1, "read"), (2, "write")) if events & bit)
+            parts.append("fd %d %s" % (int(task["wait_fd"]), what))
         elif obj:
             parts.append("0x%x" % obj)
         deadline = _wait_deadline(task)

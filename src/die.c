@@ -33,6 +33,8 @@ const char *coop__wait_call(const struct coop_task *t)
 		return "coop_join";
 	case COOP_WAIT_SLEEP:
 		return "coop_sleep_until";
+	case COOP_WAIT_FD:
+		return "coop_fd_wait";
 	case COOP_WAIT_GROUP:
 		return "coop_group_wait";
 	default:
