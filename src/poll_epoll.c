@@ -500,11 +500,12 @@ COOP_EXPORT int coop_fd_wait(int fd, unsigned int events, int64_t deadline)
 	 * queue, and drop it.  An edge it keeps (cache mode) is ours. */
 	coop__tick_down(ctx);
 	if ((ctx->flags & COOP_CONTEXT_FD_CACHE) && (rc = (int)take_edge(e, events)))
-		goto out;
+		goto done;
 	if ((rc = arm(ctx, p, e, fd, events)) != 0) {
-		if (rc == 1)
-			rc = (int)events; /* ready at once, as poll(2) says */
-		goto out;
+		if (rc != 1)
+			goto out;
+		rc = (int)events; /* ready at once, as poll(2) says */
+		goto done;
 	}
 	errno = saved;
 	if (events & COOP_FD_READ)
@@ -516,6 +517,10 @@ COOP_EXPORT int coop_fd_wait(int fd, unsigned int events, int64_t deadline)
 	ctx->fd_waiting++;
 	rc = coop__block(self, w, n, COOP_WAIT_FD, NULL, deadline, timeout_result, 0);
 	ctx->fd_waiting--;
+	return rc;
+done: /* completed without waiting (R7) */
+	errno = saved;
+	coop__spent(self);
 	return rc;
 out:
 	errno = saved;
