@@ -528,8 +528,10 @@ of $coop_context when that is set, one line each:
          BLOCKED (suspended in a blocking call) or DONE (not yet joined)
   Stack  its usable stack size
   Name   its name
-  Wait   for a BLOCKED task, what it waits for: `task ID' (coop_join) or
-         `group ADDRESS' (coop_group_wait); then when its wait ends at the
+  Wait   for a BLOCKED task, what it waits for: `task ID' (coop_join),
+         `group ADDRESS' (coop_group_wait) or `fd N read', `fd N write',
+         `fd N read+write' (coop_fd_wait, also inside coop_read and the
+         other I/O calls); then when its wait ends at the
          latest (the call's own deadline or the task's ambient one,
          whichever is earlier): `in 1.500s', `overdue 2.000ms' (passed,
          the task not yet woken), `forever' (a sleep with no deadline;
@@ -539,7 +541,8 @@ of $coop_context when that is set, one line each:
          For any task not ended: `cancelled' (a cancellation was
          requested) and `shielded' (its shield is up).
   Where  for a BLOCKED task, the call it is blocked in (coop_join, which
-         coop_join_until is too, coop_sleep_until, coop_group_wait); for
+         coop_join_until is too, coop_sleep_until, coop_group_wait,
+         coop_fd_wait); for
          a suspended READY one, the innermost function outside libcoop it
          resumes in (the caller of coop_yield or of the call it was woken
          from; not with the ucontext backend); `(not started) FUNCTION',
@@ -649,8 +652,8 @@ Usage: coop bt ID [BT-ARGS...]
 Prints the backtrace of task ID (see `coop tasks`) of the context the
 selected thread is running (or of $coop_context), from where it
 suspended itself: in coop_yield, in a blocking call (coop_join,
-coop_join_until, coop_sleep_until, coop_group_wait: its innermost frames
-are the library's wait path, coop__wait), or before its first run.
+coop_join_until, coop_sleep_until, coop_group_wait, coop_fd_wait and the
+I/O calls: its innermost frames are the library's wait path), or before its first run.
 BT-ARGS are passed on to `backtrace` (e.g. `full`, `-5`).  Works on a live
 process and on a core file; needs libcoop's debug information and the
 x86-64 assembly backend."""

@@ -17,26 +17,35 @@
  *   9 "dozer"     READY    woken, not yet resumed: cancelled by the stopper
  *                          in coop_sleep_until(COOP_FOREVER) (its saved
  *                          frame is in the library's wait path)
- *  10 "newborn"   READY    spawned by the stopper, not started yet
+ *  10 "reader"    BLOCKED  in coop_read() (its coop_fd_wait) on
+ *                          gdb_target_pipe[0], the empty read end of a
+ *                          non-blocking pipe, 4000 s ahead
+ *  11 "newborn"   READY    spawned by the stopper, not started yet
  *
- * The stopper spawns 6 to 10, so that the 5 spawned by main() are all
- * there is before coop_run, and lets 6 to 9 block before it stops.
- * After the breakpoint everything runs to its end (the stopper cancels
- * the napper, which ends the other waits) and the program exits with 0,
- * so the test can also just let it finish.  With GDB_TARGET_ABORT set in
- * its environment it aborts there instead, for a core file.
+ * The stopper spawns 6 to 11, so that the 5 spawned by main() are all
+ * there is before coop_run, and lets 6 to 10 block before it stops (the
+ * newborn comes last: any yield after its spawn would start it).  After
+ * the breakpoint everything runs to its end (the stopper cancels the
+ * napper, which ends the other waits, and writes the byte the reader
+ * waits for) and the program exits with 0, so the test can also just let
+ * it finish.  With GDB_TARGET_ABORT set in its environment it aborts
+ * there instead, for a core file.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <coop/coop.h>
 
 static volatile int stopped; /* gdb_target_stop() has returned */
 struct coop_context *gdb_target_ctx; /* for `set $coop_context = gdb_target_ctx` */
 struct coop_group *gdb_target_group; /* the napper's group, the grouper waits on */
+int gdb_target_pipe[2] = {-1, -1}; /* the reader's pipe: the test prints its fd */
 static struct coop_task *spinner, *napper;
-static volatile int blocking; /* tasks 6 to 9 about to block (a wait blocks at once) */
+static volatile int blocking; /* tasks 6 to 10 about to block (a wait blocks at once) */
 
 /* The breakpoint.  noinline and an asm barrier: it must stay a frame. */
 __attribute__((noinline)) void gdb_target_stop(void);
@@ -126,6 +135,21 @@ __attribute__((noinline)) static void *dozer_main(void *arg)
 	return arg;
 }
 
+/* In coop_read on the empty pipe until the stopper writes its byte.
+ * coop_read finds nothing (EAGAIN), so its coop_fd_wait blocks at once. */
+__attribute__((noinline)) static void *reader_main(void *arg)
+{
+	char c = 0;
+	ssize_t n;
+
+	blocking++;
+	n = coop_read(gdb_target_pipe[0], &c, 1, coop_deadline_in(4000 * COOP_SEC));
+	check((int)n, "coop_read");
+	if (n != 1 || c != 'x')
+		check(-1, "coop_read (not the stopper's byte)");
+	return arg;
+}
+
 static void *quitter_main(void *arg)
 {
 	return arg;
@@ -150,14 +174,17 @@ static void *stopper_main(void *arg)
 {
 	struct coop_context *ctx = *(struct coop_context **)arg;
 	struct coop_task_opts o = {.size = sizeof(o), .name = "newborn"};
-	struct coop_task *grouper, *stubborn, *dozer;
+	struct coop_task *grouper, *stubborn, *dozer, *reader;
 
+	if (pipe2(gdb_target_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		check(-errno, "pipe2");
 	napper = spawn(ctx, napper_main, "napper", gdb_target_group);
 	grouper = spawn(ctx, grouper_main, "grouper", NULL);
 	stubborn = spawn(ctx, stubborn_main, "stubborn", NULL);
 	dozer = spawn(ctx, dozer_main, "dozer", NULL);
+	reader = spawn(ctx, reader_main, "reader", NULL);
 	check(coop_cancel(stubborn), "coop_cancel");
-	while (blocking < 4)
+	while (blocking < 5)
 		check(coop_yield(), "coop_yield");
 	check(coop_cancel(dozer), "coop_cancel");
 	check(coop_spawn(ctx, NULL, newborn_main, NULL, &o), "coop_spawn");
@@ -167,6 +194,14 @@ static void *stopper_main(void *arg)
 	check(coop_join(grouper, NULL), "coop_join");
 	check(coop_join(stubborn, NULL), "coop_join");
 	check(coop_join(dozer, NULL), "coop_join");
+	if (write(gdb_target_pipe[1], "x", 1) != 1)
+		check(-errno, "write");
+	check(coop_join(reader, NULL), "coop_join");
+	/* The reader waited on the read end: closed through coop, which
+	 * drops its registration. */
+	check(coop_fd_close(gdb_target_pipe[0]), "coop_fd_close");
+	if (close(gdb_target_pipe[1]) < 0)
+		check(-errno, "close");
 	return NULL;
 }
 

@@ -87,20 +87,22 @@ section() { # file name
 	sed -n "/^@$2\$/,/^@/p" "$1"
 }
 
-# The deadlines of tasks 6 to 8 (in the listing `part`) are 1000, 3000
-# and 2000 s from when each began to wait, a moment apart: their
-# differences must be 2000 and 1000 s, to the second.
+# The deadlines of tasks 6 to 8 and 10 (in the listing `part`) are 1000,
+# 3000, 2000 and 4000 s from when each began to wait, a moment apart:
+# their differences from task 6's must be 2000, 1000 and 3000 s, to the
+# second.
 check_deadlines() { # label part
 	local times
-	times=$(sed -En 's/^ +([678]) +BLOCKED .*(in|until) ([0-9]+)\.[0-9]{3}s.*/\1 \3/p' "$2" |
+	times=$(sed -En 's/^ +(6|7|8|10) +BLOCKED .*(in|until) ([0-9]+)\.[0-9]{3}s.*/\1 \3/p' "$2" |
 		sort -n | awk '{ printf "%s ", $2 }')
 	if awk -v t="$times" 'BEGIN {
-		if (split(t, s, " ") != 3) exit 1
-		d7 = s[2] - s[1]; d8 = s[3] - s[1]
-		exit !(d7 >= 1999 && d7 <= 2001 && d8 >= 999 && d8 <= 1001) }'; then
-		echo "ok: $1: the deadlines of tasks 6 to 8 are 1000 s apart as set"
+		if (split(t, s, " ") != 4) exit 1
+		d7 = s[2] - s[1]; d8 = s[3] - s[1]; d10 = s[4] - s[1]
+		exit !(d7 >= 1999 && d7 <= 2001 && d8 >= 999 && d8 <= 1001 &&
+		       d10 >= 2999 && d10 <= 3001) }'; then
+		echo "ok: $1: the deadlines of tasks 6 to 8 and 10 are 1000 s apart as set"
 	else
-		echo "FAIL: $1: the deadlines of tasks 6 to 8 (s: $times) are not 1000, 3000, 2000 s ahead"
+		echo "FAIL: $1: the deadlines of tasks 6 to 8 and 10 (s: $times) are not 1000, 3000, 2000, 4000 s ahead"
 		failures=$((failures + 1))
 	fi
 }
@@ -109,9 +111,9 @@ check_deadlines() { # label part
 check_transcript() { # label file
 	local label=$1 file=$2 part
 	part=$tmp/part
-	local group in6 in7 in8
+	local group fd in6 in7 in8 in10
 	section "$file" tasks >"$part"
-	expect "$label: coop tasks lists 10 tasks" "$part" 'context 0x[0-9a-f]+: 10 tasks'
+	expect "$label: coop tasks lists 11 tasks" "$part" 'context 0x[0-9a-f]+: 11 tasks'
 	expect "$label: task 1 READY sleeper" "$part" '^ +1 +READY +[0-9]+ +"sleeper"'
 	expect "$label: task 2 BLOCKED waiter" "$part" '^ +2 +BLOCKED +[0-9]+ +"waiter"'
 	expect "$label: task 3 READY spinner" "$part" '^ +3 +READY +[0-9]+ +"spinner"'
@@ -121,7 +123,8 @@ check_transcript() { # label file
 	expect "$label: task 7 BLOCKED grouper" "$part" '^ +7 +BLOCKED +[0-9]+ +"grouper"'
 	expect "$label: task 8 BLOCKED stubborn" "$part" '^ +8 +BLOCKED +[0-9]+ +"stubborn"'
 	expect "$label: task 9 READY dozer" "$part" '^ +9 +READY +[0-9]+ +"dozer"'
-	expect "$label: task 10 READY newborn" "$part" '^ +10 +READY +[0-9]+ +"newborn"'
+	expect "$label: task 10 BLOCKED reader" "$part" '^ +10 +BLOCKED +[0-9]+ +"reader"'
+	expect "$label: task 11 READY newborn" "$part" '^ +11 +READY +[0-9]+ +"newborn"'
 
 	# What the blocked tasks wait for, and until when (every backend):
 	# the time left live, the absolute deadline from a core file (no
@@ -129,12 +132,16 @@ check_transcript() { # label file
 	section "$file" group >"$part.group"
 	expect "$label: gdb prints the group's address" "$part.group" '^group=0x[0-9a-f]+$'
 	group=$(sed -n 's/^group=//p' "$part.group")
+	section "$file" fd >"$part.fd"
+	expect "$label: gdb prints the reader's fd" "$part.fd" '^fd=[0-9]+$'
+	fd=$(sed -n 's/^fd=//p' "$part.fd")
 	if [ "$label" = core ]; then
-		in6='until [0-9]+\.[0-9]{3}s' in7=$in6 in8=$in6
+		in6='until [0-9]+\.[0-9]{3}s' in7=$in6 in8=$in6 in10=$in6
 		expect "$label: the listing says its deadlines are absolute" "$part" \
-			'10 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
+			'11 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
 	else
 		in6='in 9[0-9]{2}\.[0-9]{3}s' in7='in 29[0-9]{2}\.[0-9]{3}s' in8='in 19[0-9]{2}\.[0-9]{3}s'
+		in10='in 39[0-9]{2}\.[0-9]{3}s'
 		refuse "$label: the listing has no note about absolute deadlines" "$part" 'no clock'
 	fi
 	expect "$label: task 2 is in coop_join on task 3, no deadline" "$part" \
@@ -147,10 +154,13 @@ check_transcript() { # label file
 	expect "$label: task 8 is in coop_join on task 6, deadline ~2000 s ahead, cancelled, shielded" \
 		"$part" \
 		"\"stubborn\" +task 6, ${in8}, cancelled, shielded +coop_join\$"
+	expect "$label: task 10 is in coop_fd_wait (under coop_read) to read its fd, deadline ~4000 s ahead" \
+		"$part" \
+		"\"reader\" +fd ${fd:-[0-9]+} read, ${in10} +coop_fd_wait\$"
 	check_deadlines "$label" "$part"
 	expect "$label: task 9, woken, is only cancelled" "$part" '"dozer" +cancelled( |$)'
 	refuse "$label: no flags on the others" "$part" \
-		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|newborn)".*(cancelled|shielded)'
+		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|reader|newborn)".*(cancelled|shielded)'
 	if [ "$backend" != asm ]; then
 		section "$file" bt1 >"$part"
 		expect "$label: coop bt says the $backend backend is not supported" "$part" \
@@ -167,7 +177,7 @@ check_transcript() { # label file
 	expect "$label: task 3 resumes in spinner_main" "$part" "\"spinner\" +(${lib}spinner_main)\$"
 	expect "$label: task 9 (woken in the library's wait path) resumes in dozer_main" "$part" \
 		'"dozer" +cancelled +dozer_main$'
-	expect "$label: task 10 has not started" "$part" '"newborn" +\(not started\) newborn_main'
+	expect "$label: task 11 has not started" "$part" '"newborn" +\(not started\) newborn_main'
 
 	section "$file" bt1 >"$part"
 	sed -n '/^task 1 /{n;p;}' "$part" >"$part.first"
@@ -213,16 +223,25 @@ check_transcript() { # label file
 	section "$file" bt5 >"$part"
 	expect "$label: coop bt 5 is the thread's bt" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
 	section "$file" bt10 >"$part"
-	expect "$label: coop bt 10 says it has not started" "$part" \
-		'task 10 "newborn" has not started yet: it will run newborn_main'
+	sed -n '/^task 10 /{n;p;}' "$part" >"$part.first"
+	expect "$label: coop bt 10 starts at frame #0 of the task" "$part.first" '^#0 +0x[0-9a-f]+ in '
+	expect "$label: coop bt 10 is in coop_fd_wait" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_fd_wait'
+	expect "$label: coop bt 10 goes through coop_read" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_read'
+	expect "$label: coop bt 10 shows reader_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in reader_main'
+	expect "$label: coop bt 10 ends at the task's start" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop(__|\.)arch_start'
+	refuse "$label: coop bt 10 shows none of the thread's own frames" "$part" 'gdb_target_stop|stopper_main'
+
 	section "$file" bt11 >"$part"
-	expect "$label: coop bt 11: no such task" "$part" 'has no task 11'
+	expect "$label: coop bt 11 says it has not started" "$part" \
+		'task 11 "newborn" has not started yet: it will run newborn_main'
+	section "$file" bt12 >"$part"
+	expect "$label: coop bt 12: no such task" "$part" 'has no task 12'
 	section "$file" after >"$part"
 	expect "$label: the selected frame is kept" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stopper_main'
 	expect "$label: the thread's own bt is intact afterwards" "$part" \
 		'^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
 	refuse "$label: ... with none of the task's frames" "$part" \
-		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer'
+		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer|reader'
 }
 
 # From a frame other than the innermost, which `coop bt` must leave
@@ -231,6 +250,7 @@ commands=(
 	-ex 'frame function stopper_main'
 	-ex 'echo @tasks\n' -ex 'coop tasks'
 	-ex 'echo @group\n' -ex 'printf "group=%p\n", gdb_target_group'
+	-ex 'echo @fd\n' -ex 'printf "fd=%d\n", gdb_target_pipe[0]'
 	-ex 'echo @bt1\n' -ex 'coop bt 1'
 	-ex 'echo @bt2\n' -ex 'coop bt 2'
 	-ex 'echo @bt3full\n' -ex 'coop bt 3 full'
@@ -242,6 +262,7 @@ commands=(
 	-ex 'echo @bt9\n' -ex 'coop bt 9'
 	-ex 'echo @bt10\n' -ex 'coop bt 10'
 	-ex 'echo @bt11\n' -ex 'coop bt 11'
+	-ex 'echo @bt12\n' -ex 'coop bt 12'
 	-ex 'echo @after\n' -ex 'frame' -ex 'bt'
 	-ex 'echo @end\n'
 )
