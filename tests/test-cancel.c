@@ -18,20 +18,30 @@
  * member waiting on its own group, destroy, a deadline that cancels no
  * one, and groups of another context.
  *
- * Cross-cutting: T-X-1 the R1-R3 table (one row per blocking call, one
- * Check loop test per column), the error precedence of A7.1, T-X-7 errno
- * (the caller's left alone by every call; each task's across every kind of
- * wait and every cause that ends it) and T-X-6 (the same waits from tasks
- * on COOP_STACK_SIZE_MIN caller buffers, canary checked at every switch).
+ * Cross-cutting: T-X-1 the R1-R3 table (one row per blocking call, the fd
+ * calls of part 2 included, one Check loop test per column), the error
+ * precedence of A7.1, T-X-7 errno (the caller's left alone by every call;
+ * each task's across every kind of wait and every cause that ends it) and
+ * T-X-6 (the same waits from tasks on COOP_STACK_SIZE_MIN caller buffers,
+ * canary checked at every switch).
  *
  * "Without switching" is observed with a ticker task that counts its runs.
+ * The fd objects are socketpairs, pipes and sockets on 127.0.0.1 only.
  */
+#define _GNU_SOURCE /* pipe2, accept4 */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <coop/coop.h>
 
@@ -151,6 +161,129 @@ static int group_marked_cancelled(struct coop_group *g)
 	return was;
 }
 
+/* ---- fds (not for the small stacks: they assert and block the thread a
+ * moment in poll(2) for loopback handshakes, which complete at once) ---- */
+
+/* errno right after the call `expr` (read before an assertion can touch it). */
+#define ERRNO_OF(expr, rcvar) ((rcvar) = (expr), errno)
+
+static void fd_socketpair(int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static int fd_socket(int family)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* A TCP listener on 127.0.0.1, on a port the kernel picks: its address in *a. */
+static int fd_tcp_listener(int backlog, struct sockaddr_storage *a, socklen_t *len)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)a;
+	int fd = fd_socket(AF_INET);
+
+	memset(a, 0, sizeof(*a));
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)in, sizeof(*in)), 0);
+	*len = sizeof(*a);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)a, len), 0);
+	ck_assert_int_eq(listen(fd, backlog), 0);
+	return fd;
+}
+
+/* An AF_UNIX listener with room in its backlog: a non-blocking connect to
+ * it completes within connect(2). */
+static int fd_unix_listener(struct sockaddr_storage *a, socklen_t *len)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	int fd = fd_socket(AF_UNIX);
+
+	/* Only the family: the kernel binds it to a fresh abstract name. */
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&un, sizeof(sa_family_t)), 0);
+	*len = sizeof(*a);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)a, len), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	return fd;
+}
+
+/* A non-blocking TCP socket connected to a. */
+static int fd_tcp_connected(const struct sockaddr_storage *a, socklen_t len)
+{
+	int fd = fd_socket(AF_INET), rc, e, err = -1;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	socklen_t el = sizeof(err);
+
+	e = ERRNO_OF(connect(fd, (const struct sockaddr *)a, len), rc);
+	if (rc != 0)
+		ck_assert_int_eq(e, EINPROGRESS);
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+	ck_assert_int_eq(err, 0);
+	return fd;
+}
+
+/* poll(2)'s revents for fd now.  (Not TCP_INFO: qemu-user, which runs
+ * the other targets' suites, passes only its first 4 bytes, as an int.) */
+static int fd_revents(int fd, short events)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+
+	ck_assert_int_ge(poll(&p, 1, 0), 0);
+	return p.revents;
+}
+
+/* Until listener lfd has a connection queued.  (A loopback handshake
+ * completes within the client's connect(2): its packets are processed
+ * before the call returns.) */
+static void fd_wait_queued(int lfd)
+{
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
+
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+}
+
+/* A socket of this test that was never connected, nor tried to: it is in
+ * the CLOSE state, which poll(2) reports as a hang-up (a connecting one
+ * reports nothing, a connected one no hang-up). */
+static void fd_never_connected(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int rc, e;
+
+	ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+	e = ERRNO_OF(getpeername(fd, (struct sockaddr *)&peer, &len), rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(e, ENOTCONN);
+	ck_assert_int_ne(fd_revents(fd, POLLOUT) & POLLHUP, 0);
+}
+
+/* Bytes waiting to be read from fd. */
+static int fd_unread(int fd)
+{
+	int n = -1;
+
+	ck_assert_int_eq(ioctl(fd, FIONREAD, &n), 0);
+	return n;
+}
+
+/* A number that is no open fd, high enough that no fd the test or the
+ * library opens meanwhile takes it (each takes the lowest free one). */
+static int fd_closed_number(void)
+{
+	int s = fd_socket(AF_UNIX), fd = fcntl(s, F_DUPFD_CLOEXEC, 700);
+
+	ck_assert_int_ge(fd, 700);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(close(s), 0);
+	return fd;
+}
+
 /* ===================================================== T-X-1 R1-R3 table == */
 /*
  * One row per blocking call; one Check loop test per column, run for every
@@ -159,11 +292,36 @@ static int group_marked_cancelled(struct coop_group *g)
  * row's deadline is then the ambient one.  coop_join takes no deadline:
  * its row's deadline is the ambient one, and its argument error is a NULL
  * task.
+ *
+ * The fd rows (fd_row()): coop_fd_wait (READ) and coop_read on a
+ * socketpair, ready when a byte waits; coop_write on a pipe, not ready when
+ * full; coop_accept on a TCP listener, ready when a connection is queued;
+ * coop_connect, ready to an AF_UNIX listener with room (the connect
+ * completes within connect(2)), not ready to a TCP listener whose accept
+ * queue is full (the kernel drops the SYN: the connect stays in progress;
+ * once the queue has room it completes when the client sends the SYN
+ * again, about a second later).  Their completion is the completer making
+ * the fd ready; it and a watcher then look out for the caller woken and
+ * not yet run, and cancel it (x1_watch).  Each scenario closes its fds at
+ * the end of the caller (x1_fd_finish).
  */
 
 #define X1_RESULT ((void *)(intptr_t)0x7e57)
 
-enum { ROW_SLEEP, ROW_JOIN, ROW_JOIN_UNTIL, ROW_GROUP_WAIT, NROWS };
+enum { ROW_SLEEP, ROW_JOIN, ROW_JOIN_UNTIL, ROW_GROUP_WAIT, ROW_FD_WAIT, ROW_READ, ROW_WRITE,
+       ROW_ACCEPT, ROW_CONNECT, NROWS };
+
+static int fd_row(int row)
+{
+	return row >= ROW_FD_WAIT;
+}
+
+/* A row whose success takes something from its object. */
+static int x1_consumes(int row)
+{
+	return row == ROW_JOIN || row == ROW_JOIN_UNTIL || row == ROW_READ || row == ROW_WRITE ||
+	       row == ROW_ACCEPT || row == ROW_CONNECT;
+}
 
 enum { COL_EXPIRED_READY, COL_EXPIRED_NOT_READY, COL_PENDING, COL_CANCEL_WAITING,
        COL_COMPLETION_FIRST, COL_EINVAL };
@@ -183,7 +341,24 @@ static struct {
 	void *res;
 	int after_rc;             /* the call after a successful one (sticky) */
 	int probe;                /* group row: group marked cancelled after */
+	int cancel_sent;          /* completion: the caller cancelled, woken and not yet run */
+	/* fd rows (-1: none) */
+	int fd;                   /* the fd the call is made on */
+	int peer;                 /* the socketpair's other end; the pipe's read end */
+	int lfd;                  /* connect: the listener it connects to */
+	int filler[2];            /* connect, not ready: the connections filling lfd's queue */
+	int client;               /* accept: the client the completer connects */
+	int accepted;             /* accept: the fd it returned; connect: a filler accepted */
+	int filled;               /* write: the bytes in the pipe */
+	int calls;                /* connect: calls made (each after the first on a new socket) */
+	struct sockaddr_storage addr; /* accept, connect: the listener's address */
+	socklen_t addrlen;
+	long raw;                 /* a result that was neither the success nor an errno */
 } x;
+
+/* The fds of x, to initialize and to close. */
+static int *const x1_fds[] = {&x.fd, &x.peer, &x.lfd, &x.filler[0], &x.filler[1], &x.client,
+                              &x.accepted};
 
 /* The held object: runs until released (or, as a group member, until the
  * group is cancelled); records whether it ever saw itself cancelled. */
@@ -290,6 +465,204 @@ static void complete_held(void)
 	yield_until_state("caller", COOP_TASK_READY);
 }
 
+static const char *x1_rows_name(int row);
+
+/* An fd row's result as the table compares it: 0 for exactly the call's
+ * success `ok`, its negative errno, or X1_ODD for anything else (x.raw). */
+#define X1_ODD 77777
+
+static int x1_fd_result(long raw, long ok)
+{
+	if (raw == ok)
+		return 0;
+	if (raw < 0 && raw > -4096)
+		return (int)raw;
+	x.raw = raw;
+	return X1_ODD;
+}
+
+/* coop_fd_wait, coop_read: a socketpair; ready: a byte waits in it. */
+static void prep_fd_readable(int ready)
+{
+	int sv[2];
+
+	fd_socketpair(sv);
+	x.fd = sv[0];
+	x.peer = sv[1];
+	if (ready)
+		ck_assert_int_eq(write(x.peer, "x", 1), 1);
+}
+
+/* coop_write: a pipe; not ready: full, so that not even a byte goes in. */
+static void prep_fd_writable(int ready)
+{
+	static char chunk[4096];
+	int p[2], e;
+	ssize_t n;
+
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	x.peer = p[0];
+	x.fd = p[1];
+	if (ready)
+		return;
+	while ((e = ERRNO_OF(write(x.fd, chunk, sizeof(chunk)), n), n > 0))
+		x.filled += (int)n;
+	ck_assert_int_eq(e, EAGAIN);
+	e = ERRNO_OF(write(x.fd, chunk, 1), n);
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(e, EAGAIN);
+	ck_assert_int_eq(fd_unread(x.peer), x.filled);
+}
+
+/* coop_accept: a TCP listener; ready: a connection queued. */
+static void prep_accept(int ready)
+{
+	x.fd = fd_tcp_listener(8, &x.addr, &x.addrlen);
+	if (ready) {
+		x.client = fd_tcp_connected(&x.addr, x.addrlen);
+		fd_wait_queued(x.fd);
+	}
+}
+
+/* coop_connect: ready, an AF_UNIX listener with room; not ready, a TCP
+ * listener with backlog 1 and two connections queued (Linux queues one
+ * more than the backlog): its queue is full, so the kernel drops the SYN
+ * of the next one, which stays in progress.  x.fd: a new socket of the
+ * listener's family. */
+static void prep_connect(int ready)
+{
+	if (ready) {
+		x.lfd = fd_unix_listener(&x.addr, &x.addrlen);
+	} else {
+		x.lfd = fd_tcp_listener(1, &x.addr, &x.addrlen);
+		x.filler[0] = fd_tcp_connected(&x.addr, x.addrlen);
+		x.filler[1] = fd_tcp_connected(&x.addr, x.addrlen);
+		fd_wait_queued(x.lfd);
+	}
+	x.fd = fd_socket(x.addr.ss_family);
+}
+
+static int call_fd_wait(int64_t d)
+{
+	return x1_fd_result(coop_fd_wait(x.fd, COOP_FD_READ, d), COOP_FD_READ);
+}
+
+static int call_read(int64_t d)
+{
+	char c = 0;
+	ssize_t rc = coop_read(x.fd, &c, 1, d);
+
+	if (rc == 1 && c == 'x') {
+		x.consumed = 1;
+		return 0;
+	}
+	return x1_fd_result(rc == 1 ? 1000 + c : rc, 1);
+}
+
+static int call_write(int64_t d)
+{
+	ssize_t rc = coop_write(x.fd, "w", 1, d);
+
+	if (rc == 1)
+		x.consumed = 1;
+	return x1_fd_result(rc, 1);
+}
+
+static int call_accept(int64_t d)
+{
+	int rc = coop_accept(x.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC, d);
+
+	if (rc >= 0) {
+		x.accepted = rc;
+		x.consumed = 1;
+		return 0;
+	}
+	return rc;
+}
+
+static int call_connect(int64_t d)
+{
+	int rc;
+
+	/* After a connect that failed or was interrupted the socket's state
+	 * is unspecified: each call after the first gets a new socket. */
+	if (x.calls++) {
+		ck_assert_int_eq(coop_fd_close(x.fd), 0);
+		x.fd = fd_socket(x.addr.ss_family);
+	}
+	rc = coop_connect(x.fd, (const struct sockaddr *)&x.addr, x.addrlen, d);
+	if (rc == 0)
+		x.consumed = 1;
+	return x1_fd_result(rc, 0);
+}
+
+/* Until the caller, blocked on an fd, has been woken and not run yet:
+ * then cancel it.  The completer and a watcher both run this, because the
+ * fd's event is taken by the event check of some task's switch, which puts
+ * the woken caller at the tail of the run queue, just before that task
+ * (R6): whichever of the two did not make the check runs before the
+ * caller. */
+static void x1_watch(void)
+{
+	int64_t limit = coop_deadline_in(30 * COOP_SEC);
+
+	while (!x.cancel_sent) {
+		ck_assert_msg(!x.returned, "%s: the caller ran before it could be cancelled",
+		              x1_rows_name(x.row));
+		if (state_of("caller") == COOP_TASK_READY) {
+			ck_assert_int_eq(coop_cancel(x.caller), 0);
+			x.cancel_sent = 1;
+			break;
+		}
+		ck_assert_msg(coop_now() < limit, "%s: the caller was never woken",
+		              x1_rows_name(x.row));
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+}
+
+static void *x1_watcher(void *arg)
+{
+	x1_watch();
+	return arg;
+}
+
+/* Make the caller's fd ready. */
+static void x1_poke(void)
+{
+	static char sink[4096];
+	ssize_t n;
+
+	switch (x.row) {
+	case ROW_FD_WAIT:
+	case ROW_READ:
+		ck_assert_int_eq(write(x.peer, "x", 1), 1);
+		break;
+	case ROW_WRITE:
+		while ((n = read(x.peer, sink, sizeof(sink))) > 0)
+			x.filled -= (int)n;
+		ck_assert_int_eq(x.filled, 0);
+		break;
+	case ROW_ACCEPT:
+		x.client = fd_tcp_connected(&x.addr, x.addrlen);
+		break;
+	default: /* ROW_CONNECT: room in the queue, for the SYN sent again */
+		x.accepted = accept4(x.lfd, NULL, NULL, SOCK_CLOEXEC);
+		ck_assert_int_ge(x.accepted, 0);
+		break;
+	}
+}
+
+/* The caller waits on its fd (introspection says so); make it ready. */
+static void complete_fd(void)
+{
+	yield_until_state("caller", COOP_TASK_BLOCKED);
+	ck_assert_int_eq(info_of("caller").wait, COOP_WAIT_FD);
+	ck_assert_int_eq(info_of("caller").wait_fd, x.fd);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, x1_watcher, NULL, NULL), 0);
+	x1_poke();
+	x1_watch();
+}
+
 static const struct x1_row {
 	const char *name;
 	void (*prep)(int ready);
@@ -303,7 +676,17 @@ static const struct x1_row {
 	                    COOP_WAIT_JOIN},
 	[ROW_GROUP_WAIT] = {"coop_group_wait", prep_group, call_group_wait, complete_held,
 	                    COOP_WAIT_GROUP},
+	[ROW_FD_WAIT] = {"coop_fd_wait", prep_fd_readable, call_fd_wait, complete_fd, COOP_WAIT_FD},
+	[ROW_READ] = {"coop_read", prep_fd_readable, call_read, complete_fd, COOP_WAIT_FD},
+	[ROW_WRITE] = {"coop_write", prep_fd_writable, call_write, complete_fd, COOP_WAIT_FD},
+	[ROW_ACCEPT] = {"coop_accept", prep_accept, call_accept, complete_fd, COOP_WAIT_FD},
+	[ROW_CONNECT] = {"coop_connect", prep_connect, call_connect, complete_fd, COOP_WAIT_FD},
 };
+
+static const char *x1_rows_name(int row)
+{
+	return x1_rows[row].name;
+}
 
 static const void *x1_wait_object(void)
 {
@@ -318,8 +701,108 @@ static const void *x1_wait_object(void)
 	}
 }
 
+/* The fd a blocked caller waits on, as coop_context_tasks reports it. */
+static int x1_wait_fd(void)
+{
+	return fd_row(x.row) ? x.fd : -1;
+}
+
+/* An fd row's object is as the test left it. */
+static void x1_fd_untouched(void)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	char c = 0;
+	ssize_t got;
+	int e, rc;
+
+	switch (x.row) {
+	case ROW_FD_WAIT:
+	case ROW_READ:
+		/* The byte, if any, is still there to read; no other came. */
+		e = ERRNO_OF(recv(x.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT), got);
+		if (x.ready) {
+			ck_assert_int_eq(got, 1);
+			ck_assert_int_eq(c, 'x');
+			ck_assert_int_eq(fd_unread(x.fd), 1);
+		} else {
+			ck_assert_int_eq(got, -1);
+			ck_assert_int_eq(e, EAGAIN);
+		}
+		break;
+	case ROW_WRITE:
+		/* Nothing written: the pipe holds what the test put in. */
+		ck_assert_int_eq(fd_unread(x.peer), x.filled);
+		break;
+	case ROW_ACCEPT:
+		/* Nothing accepted: what the test queued is still queued
+		 * (x1_fd_finish accepts it, and finds no other). */
+		ck_assert_int_eq(fd_revents(x.fd, POLLIN), x.ready ? POLLIN : 0);
+		break;
+	default: /* ROW_CONNECT */
+		/* No connection made. */
+		e = ERRNO_OF(getpeername(x.fd, (struct sockaddr *)&peer, &len), rc);
+		ck_assert_int_eq(rc, -1);
+		ck_assert_int_eq(e, ENOTCONN);
+		/* Failed at entry: connect(2) was never made. */
+		if (x.column == COL_PENDING || x.column == COL_EINVAL)
+			fd_never_connected(x.fd);
+		/* Nothing new queued on the AF_UNIX listener (the TCP one has
+		 * its fillers). */
+		ck_assert_int_eq(fd_revents(x.lfd, POLLIN), x.ready ? 0 : POLLIN);
+		break;
+	}
+}
+
+/* The end of an fd row's scenario, in the caller: what the call did took
+ * effect; what the test queued and nobody consumed is still there; every
+ * fd closed (coop_fd_close: the context has waited on some of them). */
+static void x1_fd_finish(void)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	char c = 0;
+	size_t i;
+
+	if (x.column == COL_COMPLETION_FIRST && x.rc == 0) {
+		switch (x.row) {
+		case ROW_FD_WAIT: /* waiting consumes nothing */
+			ck_assert_int_eq(recv(x.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT), 1);
+			break;
+		case ROW_READ: /* the byte was read */
+			ck_assert_int_eq(fd_unread(x.fd), 0);
+			break;
+		case ROW_WRITE: /* the byte went in */
+			ck_assert_int_eq(fd_unread(x.peer), 1);
+			break;
+		case ROW_ACCEPT: /* a connection, to the completer's client */
+			ck_assert_int_eq(getpeername(x.accepted, (struct sockaddr *)&peer, &len), 0);
+			break;
+		default: /* ROW_CONNECT: connected */
+			ck_assert_int_eq(getpeername(x.fd, (struct sockaddr *)&peer, &len), 0);
+			break;
+		}
+	}
+	if (x.row == ROW_ACCEPT && x.ready && !x.consumed) {
+		int more, e;
+
+		/* The connection queued is still there, and only it. */
+		x.accepted = accept4(x.fd, NULL, NULL, SOCK_CLOEXEC);
+		ck_assert_int_ge(x.accepted, 0);
+		e = ERRNO_OF(accept4(x.fd, NULL, NULL, SOCK_CLOEXEC), more);
+		ck_assert_int_eq(more, -1);
+		ck_assert_int_eq(e, EAGAIN);
+	}
+	for (i = 0; i < sizeof(x1_fds) / sizeof(x1_fds[0]); i++)
+		if (*x1_fds[i] >= 0) {
+			ck_assert_int_eq(coop_fd_close(*x1_fds[i]), 0);
+			*x1_fds[i] = -1;
+		}
+}
+
 /* The object is as the test left it: the held task runs on, uncancelled,
- * not joined; the group still has its member. */
+ * not joined; the group still has its member; the fd as x1_fd_untouched
+ * says. */
 static void x1_untouched(void)
 {
 	int steps = x.held_steps;
@@ -327,6 +810,10 @@ static void x1_untouched(void)
 	if (x.row == ROW_SLEEP)
 		return;
 	ck_assert_int_eq(x.consumed, 0);
+	if (fd_row(x.row)) {
+		x1_fd_untouched();
+		return;
+	}
 	if (x.ready)
 		return;
 	ck_assert_int_eq(x.held_ended, 0);
@@ -415,6 +902,8 @@ static void *x1_caller(void *arg)
 			x.probe = group_marked_cancelled(x.group);
 		break;
 	}
+	if (fd_row(x.row))
+		x1_fd_finish();
 	x.returned = 1;
 	x.release = 1;
 	ticker_stop = 1;
@@ -432,6 +921,7 @@ static void *x1_canceller(void *arg)
 	in = info_of("caller");
 	ck_assert_int_eq(in.wait, x1_rows[x.row].wait_kind);
 	ck_assert_ptr_eq(in.wait_object, x1_wait_object());
+	ck_assert_int_eq(in.wait_fd, x1_wait_fd());
 	ck_assert_int_eq(in.wait_deadline, x.d);
 	ck_assert_uint_eq(in.flags & COOP_TASK_INFO_CANCELLED, 0);
 	before = ticks;
@@ -444,16 +934,20 @@ static void *x1_canceller(void *arg)
 }
 
 /* COL_COMPLETION_FIRST's completer: completes the object, then cancels the
- * caller after it was woken and before it runs. */
+ * caller after it was woken and before it runs (the fd rows' complete_fd
+ * has done that already). */
 static void *x1_completer(void *arg)
 {
 	(void)arg;
 	if (x.row == ROW_SLEEP)
 		x.wake = coop_deadline_in((RUNNING_ON_VALGRIND ? 300 : 50) * COOP_MSEC);
 	x1_rows[x.row].complete();
-	ck_assert_int_eq(x.returned, 0);
-	ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
-	ck_assert_int_eq(coop_cancel(x.caller), 0);
+	if (!x.cancel_sent) {
+		ck_assert_int_eq(x.returned, 0);
+		ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
+		ck_assert_int_eq(coop_cancel(x.caller), 0);
+		x.cancel_sent = 1;
+	}
 	return NULL;
 }
 
@@ -463,8 +957,11 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
                         int pending)
 {
 	void *res = NULL;
+	size_t i;
 
 	memset(&x, 0, sizeof(x));
+	for (i = 0; i < sizeof(x1_fds) / sizeof(x1_fds[0]); i++)
+		*x1_fds[i] = -1;
 	x.pending = pending;
 	x.row = row;
 	x.column = column;
@@ -493,6 +990,8 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
 	}
 	if (x.group)
 		ck_assert_int_eq(coop_group_destroy(x.group), 0);
+	for (i = 0; i < sizeof(x1_fds) / sizeof(x1_fds[0]); i++)
+		ck_assert_int_eq(*x1_fds[i], -1); /* x1_fd_finish closed them */
 }
 
 /* Expired deadline on a ready object: succeeds, without switching. */
@@ -505,11 +1004,12 @@ START_TEST(t_x_1_expired_deadline_ready_succeeds)
 	memcpy(d, ds, sizeof(d));
 	for (i = 0; i < 4; i++) {
 		x1_scenario(_i, COL_EXPIRED_READY, 1, d[i], NULL, 0);
-		ck_assert_msg(x.rc == 0, "%s: deadline %" PRId64 ": %d", x1_rows[_i].name, d[i], x.rc);
-		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL) {
+		ck_assert_msg(x.rc == 0, "%s: deadline %" PRId64 ": %d (%ld)", x1_rows[_i].name, d[i],
+		              x.rc, x.raw);
+		if (x1_consumes(_i))
 			ck_assert_int_eq(x.consumed, 1);
+		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
 			ck_assert_ptr_eq(x.res, X1_RESULT);
-		}
 	}
 }
 END_TEST
@@ -584,12 +1084,13 @@ END_TEST
 START_TEST(t_x_1_t_can_6_completion_before_cancel)
 {
 	x1_scenario(_i, COL_COMPLETION_FIRST, 0, COOP_FOREVER, x1_completer, 0);
-	ck_assert_msg(x.rc == 0, "%s: %d", x1_rows[_i].name, x.rc);
+	ck_assert_int_eq(x.cancel_sent, 1);
+	ck_assert_msg(x.rc == 0, "%s: %d (%ld)", x1_rows[_i].name, x.rc, x.raw);
 	ck_assert_int_eq(x.after_rc, -ECANCELED);
-	if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL) {
+	if (x1_consumes(_i))
 		ck_assert_int_eq(x.consumed, 1);
+	if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
 		ck_assert_ptr_eq(x.res, X1_RESULT);
-	}
 	if (_i == ROW_GROUP_WAIT)
 		ck_assert_int_eq(x.probe, 0); /* the group was not cancelled */
 }
@@ -625,6 +1126,58 @@ static struct coop_task *prec_held_t, *prec_checker_t;
 static struct coop_group *prec_group;
 static int prec_done, prec_checked;
 
+/* The fd calls: an address to connect to (127.0.0.1, port 1: never
+ * reached, every call below fails before connect(2)), a socket to call them
+ * on, a byte to read into. */
+static struct sockaddr_in prec_addr;
+static int prec_sock = -1;
+static char prec_byte;
+
+/* Argument errors, whatever else holds: a deadline below -1 first (even
+ * with fd -1), events 0 or unknown bits, a NULL buffer, unknown accept
+ * flags; then -EBADF for fd -1 (before -EPERM and a pending cancel). */
+static void prec_fd_arguments(void)
+{
+	const struct sockaddr *a = (const struct sockaddr *)&prec_addr;
+	socklen_t alen = sizeof(prec_addr);
+	int64_t ds[3] = {COOP_NOWAIT, COOP_FOREVER, coop_deadline_in(COOP_SEC)};
+	int k;
+
+	ck_assert_int_eq(coop_fd_wait(-1, COOP_FD_READ, -2), -EINVAL);
+	ck_assert_int_eq(coop_fd_wait(-1, COOP_FD_READ, INT64_MIN), -EINVAL);
+	ck_assert_int_eq(coop_fd_wait(prec_sock, COOP_FD_READ, -2), -EINVAL);
+	ck_assert_int_eq(coop_read(-1, &prec_byte, 1, -2), -EINVAL);
+	ck_assert_int_eq(coop_read(prec_sock, &prec_byte, 1, -2), -EINVAL);
+	ck_assert_int_eq(coop_write(-1, "x", 1, -2), -EINVAL);
+	ck_assert_int_eq(coop_accept(-1, NULL, NULL, 0, -2), -EINVAL);
+	ck_assert_int_eq(coop_connect(-1, a, alen, -2), -EINVAL);
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(coop_fd_wait(-1, 0, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_fd_wait(-1, COOP_FD_ERROR, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_fd_wait(-1, COOP_FD_READ | COOP_FD_HANGUP, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_fd_wait(-1, 0x10u, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_fd_wait(prec_sock, 0, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_read(-1, NULL, 1, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_write(-1, NULL, 1, ds[k]), -EINVAL);
+		ck_assert_int_eq(coop_accept(-1, NULL, NULL, SOCK_NONBLOCK | 0x1, ds[k]), -EINVAL);
+		/* fd -1 */
+		ck_assert_int_eq(coop_fd_wait(-1, COOP_FD_READ, ds[k]), -EBADF);
+		ck_assert_int_eq(coop_fd_wait(-1, COOP_FD_READ | COOP_FD_WRITE, ds[k]), -EBADF);
+		ck_assert_int_eq(coop_read(-1, &prec_byte, 1, ds[k]), -EBADF);
+		ck_assert_int_eq(coop_write(-1, "x", 1, ds[k]), -EBADF);
+		ck_assert_int_eq(coop_accept(-1, NULL, NULL, SOCK_CLOEXEC, ds[k]), -EBADF);
+		ck_assert_int_eq(coop_connect(-1, a, alen, ds[k]), -EBADF);
+	}
+	ck_assert_int_eq(coop_fd_close(-1), -EBADF);
+	ck_assert_int_eq(coop_fd_forget(-1), -EBADF);
+}
+
+/* prec_sock is as it was: open, never connected. */
+static void prec_sock_untouched(void)
+{
+	fd_never_connected(prec_sock);
+}
+
 static void *prec_held(void *arg)
 {
 	while (!prec_done)
@@ -646,6 +1199,8 @@ static void *prec_checker(void *arg)
 	struct coop_task_opts o = {.size = sizeof(o), .group = g_other};
 	struct coop_task *det = NULL, *t = NULL;
 	struct coop_task *joiner = arg;
+	int closed, k;
+	int64_t ds[3];
 
 	yield_until_state("joiner", COOP_TASK_BLOCKED);
 	yield_until_state("joiner2", COOP_TASK_BLOCKED);
@@ -662,6 +1217,16 @@ static void *prec_checker(void *arg)
 	ck_assert_int_eq(coop_group_wait(prec_group, COOP_FOREVER), -EDEADLK);
 	/* The operation's own outcome, for reference. */
 	ck_assert_int_eq(coop_join_until(joiner, NULL, COOP_NOWAIT), -ETIMEDOUT);
+	closed = fd_closed_number();
+	ck_assert_int_eq(coop_fd_wait(closed, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	ck_assert_int_eq(coop_fd_wait(closed, COOP_FD_READ, COOP_FOREVER), -EBADF);
+	ck_assert_int_eq(coop_read(closed, &prec_byte, 1, COOP_NOWAIT), -EBADF);
+	ck_assert_int_eq(coop_write(closed, "x", 1, COOP_FOREVER), -EBADF);
+	ck_assert_int_eq(coop_accept(closed, NULL, NULL, 0, COOP_FOREVER), -EBADF);
+	ck_assert_int_eq(coop_connect(closed, (struct sockaddr *)&prec_addr, sizeof(prec_addr),
+	                              COOP_FOREVER),
+	                 -EBADF);
+	ck_assert_int_eq(coop_fd_close(closed), -EBADF); /* close(2)'s */
 
 	ck_assert_int_eq(coop_spawn(ctx, &det, returns_arg, NULL, NULL), 0);
 	ck_assert_int_eq(coop_detach(det), 0);
@@ -685,10 +1250,31 @@ static void *prec_checker(void *arg)
 	ck_assert_int_eq(coop_set_deadline(-2, NULL), -EINVAL);
 	ck_assert_int_eq(coop_spawn(ctx, &t, returns_arg, NULL, &o), -EXDEV);
 	ck_assert_int_eq(coop_spawn(ctx, &t, NULL, NULL, &o), -EINVAL);
+	prec_fd_arguments();
 	/* Then the cancellation, before the operation and -ETIMEDOUT. */
 	ck_assert_int_eq(coop_join_until(joiner, NULL, COOP_NOWAIT), -ECANCELED);
 	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
 	ck_assert_int_eq(coop_sleep_until(COOP_FOREVER), -ECANCELED);
+	/* The fd calls: before the operation's -EBADF for a number not open,
+	 * and on an fd that is ready (a socket's room to write). */
+	closed = fd_closed_number();
+	ds[0] = COOP_NOWAIT;
+	ds[1] = COOP_FOREVER;
+	ds[2] = coop_deadline_in(COOP_SEC);
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(coop_fd_wait(closed, COOP_FD_READ, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_read(closed, &prec_byte, 1, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_write(closed, "x", 1, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_accept(closed, NULL, NULL, 0, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_connect(closed, (struct sockaddr *)&prec_addr, sizeof(prec_addr),
+		                              ds[k]),
+		                 -ECANCELED);
+		ck_assert_int_eq(coop_fd_wait(prec_sock, COOP_FD_WRITE, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_connect(prec_sock, (struct sockaddr *)&prec_addr, sizeof(prec_addr),
+		                              ds[k]),
+		                 -ECANCELED);
+	}
+	prec_sock_untouched();
 	prec_checked = 1;
 	prec_done = 1;
 	return (void *)(intptr_t)99;
@@ -700,7 +1286,8 @@ START_TEST(a7_1_error_precedence)
 	struct coop_group *g = NULL;
 	struct coop_task *j = NULL, *j2 = NULL, *t = NULL;
 	void *res = NULL;
-	int n_other;
+	int n_other, sv[2], k;
+	int64_t ds[3];
 
 	ck_assert_int_eq(coop_context_create(&ctx2, NULL), 0);
 	ck_assert_int_eq(coop_group_create(ctx2, &g_other), 0);
@@ -743,6 +1330,39 @@ START_TEST(a7_1_error_precedence)
 	ck_assert_int_eq(coop_spawn(NULL, &t, returns_arg, NULL, &o), -EINVAL);
 	n_other = coop_context_tasks(ctx2, NULL, 0);
 	ck_assert_int_eq(n_other, 1);
+	/* The fd calls outside a task: -EINVAL, then -EBADF for fd -1, before
+	 * -EPERM; a valid fd: -EPERM, whatever the deadline, even when it is
+	 * ready (never tried: the byte is not read, the socket not connected);
+	 * coop_fd_close and coop_fd_forget: -EPERM when no context runs on the
+	 * thread, the fd left open. */
+	memset(&prec_addr, 0, sizeof(prec_addr));
+	prec_addr.sin_family = AF_INET;
+	prec_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	prec_addr.sin_port = htons(1);
+	prec_sock = fd_socket(AF_INET);
+	prec_fd_arguments();
+	fd_socketpair(sv);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	ds[0] = COOP_NOWAIT;
+	ds[1] = COOP_FOREVER;
+	ds[2] = coop_deadline_in(COOP_SEC);
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(coop_fd_wait(sv[0], COOP_FD_READ, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_fd_wait(sv[1], COOP_FD_WRITE, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_read(sv[0], &prec_byte, 1, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_write(sv[1], "y", 1, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_accept(sv[0], NULL, NULL, 0, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_connect(prec_sock, (struct sockaddr *)&prec_addr,
+		                              sizeof(prec_addr), ds[k]),
+		                 -EPERM);
+	}
+	ck_assert_int_eq(fd_unread(sv[0]), 1);
+	prec_sock_untouched();
+	ck_assert_int_eq(coop_fd_close(sv[0]), -EPERM);
+	ck_assert_int_eq(coop_fd_forget(sv[0]), -EPERM);
+	ck_assert_int_ge(fcntl(sv[0], F_GETFD), 0);
+	ck_assert_int_eq(close(sv[0]), 0);
+	ck_assert_int_eq(close(sv[1]), 0);
 
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(prec_checked, 1);
@@ -754,6 +1374,12 @@ START_TEST(a7_1_error_precedence)
 	ck_assert_int_eq(coop_group_destroy(prec_group), 0);
 	coop_context_destroy(ctx2);
 	ck_assert_int_eq(coop_group_destroy(g_other), 0);
+	/* After coop_run, the same: no context runs on the thread. */
+	ck_assert_int_eq(coop_fd_close(prec_sock), -EPERM);
+	ck_assert_int_eq(coop_fd_forget(prec_sock), -EPERM);
+	prec_sock_untouched();
+	ck_assert_int_eq(close(prec_sock), 0);
+	prec_sock = -1;
 }
 END_TEST
 
@@ -1946,6 +2572,61 @@ static void *x7_held(void *arg)
 	return arg;
 }
 
+/* The fd calls from a task, each through a system call that fails or
+ * succeeds (the library's own errno restored either way). */
+static void x7_fd_calls(void)
+{
+	struct sockaddr_storage a;
+	socklen_t alen;
+	int sv[2], closed, refused, lfd, c, acc = -1;
+	char b = 0;
+
+	fd_socketpair(sv);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_WRITE, COOP_NOWAIT), COOP_FD_WRITE);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_NOWAIT), -ETIMEDOUT); /* read(2): EAGAIN */
+	KEEPS_ERRNO(coop_write(sv[1], "x", 1, COOP_NOWAIT), 1);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, COOP_FOREVER), COOP_FD_READ);
+	KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_FOREVER), 1);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], 0, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	KEEPS_ERRNO(coop_read(sv[0], NULL, 1, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_accept(sv[0], NULL, NULL, 0, COOP_NOWAIT), -EINVAL); /* not listening */
+	closed = fd_closed_number();
+	KEEPS_ERRNO(coop_fd_wait(closed, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	KEEPS_ERRNO(coop_fd_wait(closed, COOP_FD_READ, COOP_FOREVER), -EBADF); /* epoll_ctl */
+	KEEPS_ERRNO(coop_read(closed, &b, 1, COOP_FOREVER), -EBADF);
+	KEEPS_ERRNO(coop_write(closed, "x", 1, COOP_FOREVER), -EBADF);
+	/* A refused connect: a port bound, not listening. */
+	refused = fd_socket(AF_INET);
+	memset(&a, 0, sizeof(a));
+	((struct sockaddr_in *)&a)->sin_family = AF_INET;
+	((struct sockaddr_in *)&a)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	alen = sizeof(a);
+	ck_assert_int_eq(bind(refused, (struct sockaddr *)&a, sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(getsockname(refused, (struct sockaddr *)&a, &alen), 0);
+	c = fd_socket(AF_INET);
+	KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&a, alen, coop_deadline_in(10 * COOP_SEC)),
+	            -ECONNREFUSED);
+	KEEPS_ERRNO(coop_fd_close(c), 0);
+	KEEPS_ERRNO(coop_fd_close(refused), 0);
+	lfd = fd_tcp_listener(8, &a, &alen);
+	KEEPS_ERRNO(coop_accept(lfd, NULL, NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
+	c = fd_socket(AF_INET);
+	KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&a, alen, COOP_FOREVER), 0);
+	KEEPS_ERRNO(coop_fd_close(c), 0);
+	KEEPS_ERRNO((acc = coop_accept(lfd, NULL, NULL, SOCK_CLOEXEC, COOP_FOREVER)) >= 0, 1);
+	KEEPS_ERRNO(coop_fd_close(acc), 0);
+	KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
+	KEEPS_ERRNO(coop_fd_forget(-1), -EBADF);
+	KEEPS_ERRNO(coop_fd_forget(sv[0]), 0);
+	KEEPS_ERRNO(coop_fd_close(sv[0]), 0);
+	KEEPS_ERRNO(coop_fd_close(sv[0]), -EBADF); /* close(2)'s error */
+	KEEPS_ERRNO(coop_fd_close(sv[1]), 0);
+	KEEPS_ERRNO(coop_fd_close(lfd), 0);
+}
+
 static void *x7_calls(void *arg)
 {
 	struct coop_task *ended = arg, *running = NULL, *t = NULL;
@@ -1991,6 +2672,7 @@ static void *x7_calls(void *arg)
 	KEEPS_ERRNO(coop_group_destroy(NULL), -EINVAL);
 	KEEPS_ERRNO(coop_context_tasks(ctx, in, 2) > 0, 1);
 	KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
+	x7_fd_calls();
 	KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
 	KEEPS_ERRNO(coop_cancel(t), 0);
 	KEEPS_ERRNO(coop_detach(t), 0);
@@ -1998,6 +2680,8 @@ static void *x7_calls(void *arg)
 	KEEPS_ERRNO(coop_cancelled(), 1);
 	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
 	KEEPS_ERRNO(coop_group_wait(empty, COOP_NOWAIT), -ECANCELED);
+	KEEPS_ERRNO(coop_fd_wait(0, COOP_FD_READ, COOP_NOWAIT), -ECANCELED);
+	KEEPS_ERRNO(coop_read(0, &old, 1, COOP_NOWAIT), -ECANCELED);
 	KEEPS_ERRNO(coop_group_destroy(empty), 0);
 	KEEPS_ERRNO(coop_yield(), 0);
 	return NULL;
@@ -2015,6 +2699,23 @@ START_TEST(t_x_7_calls_keep_errno)
 	struct coop_group *g = NULL, *g2 = NULL;
 	struct coop_task *ended, *parked = NULL, *calls = NULL;
 	int64_t now;
+	int sv[2];
+	char b = 0;
+
+	/* The fd calls outside a task (before coop_run: no context runs). */
+	fd_socketpair(sv);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_WRITE, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_fd_wait(sv[0], 0, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_write(sv[0], "x", 1, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_accept(sv[0], NULL, NULL, 0, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_connect(sv[0], NULL, 0, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_fd_close(sv[0]), -EPERM);
+	KEEPS_ERRNO(coop_fd_forget(sv[0]), -EPERM);
+	KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
+	ck_assert_int_eq(close(sv[0]), 0);
+	ck_assert_int_eq(close(sv[1]), 0);
 
 	KEEPS_ERRNO(coop_group_create(ctx, &g), 0);
 	KEEPS_ERRNO(coop_group_create(NULL, &g2), -EPERM);
@@ -2057,13 +2758,18 @@ END_TEST
  * runs on default stacks (T-X-7) and on COOP_STACK_SIZE_MIN caller buffers
  * (T-X-6: unguarded, a canary checked at every switch; the test checks how
  * deep the buffers were written).  No Check call runs in these tasks: they
- * record, the test asserts.
+ * record, the test asserts.  The fd waits: coop_fd_wait woken by readiness,
+ * its deadline, a cancel and coop_fd_close from another task; coop_read,
+ * coop_write, coop_accept and coop_connect woken by readiness (their fds
+ * made by the test before the run, closed by it after).
  */
 enum {
 	W_SLEEP_DEADLINE, W_SLEEP_PASSED, W_SLEEP_CANCEL, W_SLEEP_AMBIENT, W_SLEEP_PENDING,
 	W_SHIELDED_SLEEP, W_JOIN_DONE, W_JOIN_UNTIL_DONE, W_JOIN_UNTIL_READY, W_JOIN_UNTIL_DEADLINE,
 	W_JOIN_UNTIL_EXPIRED, W_JOIN_CANCEL, W_JOIN_UNTIL_CANCEL, W_GROUP_DONE, W_GROUP_EMPTY,
-	W_GROUP_DEADLINE, W_GROUP_EXPIRED, W_GROUP_CANCEL, W_GROUP_PENDING, W_KINDS
+	W_GROUP_DEADLINE, W_GROUP_EXPIRED, W_GROUP_CANCEL, W_GROUP_PENDING, W_FD_READY,
+	W_FD_DEADLINE, W_FD_CANCEL, W_FD_CLOSE, W_READ_READY, W_WRITE_READY, W_ACCEPT_READY,
+	W_CONNECT_READY, W_KINDS
 };
 
 static const int w_expect[W_KINDS] = {
@@ -2076,16 +2782,27 @@ static const int w_expect[W_KINDS] = {
 	[W_JOIN_UNTIL_CANCEL] = -ECANCELED, [W_GROUP_DONE] = 0,
 	[W_GROUP_EMPTY] = 0,              [W_GROUP_DEADLINE] = -ETIMEDOUT,
 	[W_GROUP_EXPIRED] = -ETIMEDOUT,   [W_GROUP_CANCEL] = -ECANCELED,
-	[W_GROUP_PENDING] = -ECANCELED,
+	[W_GROUP_PENDING] = -ECANCELED,   [W_FD_READY] = COOP_FD_READ,
+	[W_FD_DEADLINE] = -ETIMEDOUT,     [W_FD_CANCEL] = -ECANCELED,
+	[W_FD_CLOSE] = -EBADF,            [W_READ_READY] = 1,
+	[W_WRITE_READY] = 1,              [W_ACCEPT_READY] = 0, /* the fd, in out */
+	[W_CONNECT_READY] = 0,
 };
 
 static int w_is_cancelled_by_canceller(int k)
 {
 	return k == W_SLEEP_CANCEL || k == W_SHIELDED_SLEEP || k == W_JOIN_CANCEL ||
-	       k == W_JOIN_UNTIL_CANCEL || k == W_GROUP_CANCEL;
+	       k == W_JOIN_UNTIL_CANCEL || k == W_GROUP_CANCEL || k == W_FD_CANCEL;
 }
 
-enum { H_QUICK, H_YIELDS, H_LONG, H_FOREVER };
+static int w_is_group(int k)
+{
+	return k >= W_GROUP_DONE && k <= W_GROUP_PENDING;
+}
+
+/* H_POKE makes the task's fd ready, H_CLOSE closes it (coop_fd_close),
+ * each once the task is blocked. */
+enum { H_QUICK, H_YIELDS, H_LONG, H_FOREVER, H_POKE, H_CLOSE };
 
 #define W_HELPERS 2
 #define W_POOL 96
@@ -2097,6 +2814,11 @@ struct w_spec {
 	int rc, errno_after, errno_end, rc2, extra_rc;
 	struct coop_task *helpers[W_HELPERS];
 	int nhelpers, consumed[W_HELPERS];
+	/* fd kinds (-1: none) */
+	int fd, peer, out, close_rc; /* the task's fd, its other end, what accept returned */
+	char byte;                   /* what coop_read read */
+	struct sockaddr_storage addr; /* a listener's address */
+	socklen_t addrlen;
 };
 
 static struct w_spec w_specs[W_KINDS];
@@ -2104,7 +2826,7 @@ static int w_small;
 static unsigned char *w_pool[W_POOL];
 static int w_pool_used;
 static int w_helper_errno_bad, w_helper_ended[W_KINDS][W_HELPERS], w_cancel_rc[W_KINDS];
-static int w_spawn_rc;
+static int w_spawn_rc, w_poke_bad;
 
 /* Spawn on a pool buffer (small mode) or a mapped default stack. */
 static int w_spawn(struct coop_task **out, void *(*fn)(void *), void *arg, struct coop_group *g,
@@ -2121,6 +2843,40 @@ static int w_spawn(struct coop_task **out, void *(*fn)(void *), void *arg, struc
 	return coop_spawn(ctx, out, fn, arg, &o);
 }
 
+/* Yield until s's task is blocked in its wait (bounded). */
+static void w_until_blocked(const struct w_spec *s)
+{
+	int tries;
+
+	for (tries = 0; tries < 100000 && state_of(s->name) != COOP_TASK_BLOCKED; tries++)
+		coop_yield();
+}
+
+/* Make s's fd ready (plain system calls, no assertion, little stack). */
+static void w_poke(struct w_spec *s)
+{
+	static char sink[4096];
+
+	switch (s->kind) {
+	case W_FD_READY:
+	case W_READ_READY:
+		if (write(s->peer, "x", 1) != 1)
+			w_poke_bad++;
+		break;
+	case W_WRITE_READY: /* drain the full pipe */
+		while (read(s->peer, sink, sizeof(sink)) > 0)
+			;
+		break;
+	case W_ACCEPT_READY: /* a client connects */
+		if (connect(s->peer, (struct sockaddr *)&s->addr, s->addrlen) != 0 && errno != EINPROGRESS)
+			w_poke_bad++;
+		break;
+	default:
+		w_poke_bad++;
+		break;
+	}
+}
+
 /* Helpers: arg encodes (spec, index, kind). */
 static void *w_helper(void *arg)
 {
@@ -2130,6 +2886,16 @@ static void *w_helper(void *arg)
 
 	errno = mine;
 	switch (kind) {
+	case H_POKE:
+		w_until_blocked(&w_specs[spec]);
+		w_poke(&w_specs[spec]);
+		errno = mine; /* the poke's own system calls may set it */
+		break;
+	case H_CLOSE:
+		w_until_blocked(&w_specs[spec]);
+		w_specs[spec].close_rc = coop_fd_close(w_specs[spec].fd);
+		w_specs[spec].fd = -1;
+		break;
 	case H_QUICK:
 		break;
 	case H_YIELDS:
@@ -2189,7 +2955,7 @@ static void *w_task(void *arg)
 	struct coop_group *g = NULL;
 	int k = s->kind, mine = 1000 + k, rc = 12345, e;
 
-	if (k >= W_GROUP_DONE && coop_group_create(NULL, &g) != 0)
+	if (w_is_group(k) && coop_group_create(NULL, &g) != 0)
 		w_spawn_rc = -2;
 	switch (k) {
 	case W_JOIN_DONE:
@@ -2221,6 +2987,15 @@ static void *w_task(void *arg)
 	case W_GROUP_PENDING:
 		w_help(s, H_FOREVER, g);
 		w_help(s, H_YIELDS, g);
+		break;
+	case W_FD_READY:
+	case W_READ_READY:
+	case W_WRITE_READY:
+	case W_ACCEPT_READY:
+		w_help(s, H_POKE, NULL);
+		break;
+	case W_FD_CLOSE:
+		w_help(s, H_CLOSE, NULL);
 		break;
 	default:
 		break;
@@ -2286,6 +3061,32 @@ static void *w_task(void *arg)
 		coop_cancel(coop_self());
 		rc = coop_group_wait(g, COOP_FOREVER);
 		break;
+	case W_FD_READY:
+	case W_FD_CANCEL:
+	case W_FD_CLOSE:
+		rc = coop_fd_wait(s->fd, COOP_FD_READ, COOP_FOREVER);
+		break;
+	case W_FD_DEADLINE:
+		rc = coop_fd_wait(s->fd, COOP_FD_READ, coop_deadline_in(2 * COOP_MSEC));
+		break;
+	case W_READ_READY:
+		rc = (int)coop_read(s->fd, &s->byte, 1, COOP_FOREVER);
+		break;
+	case W_WRITE_READY:
+		rc = (int)coop_write(s->fd, "w", 1, coop_deadline_in(10 * COOP_SEC));
+		break;
+	case W_ACCEPT_READY:
+		rc = coop_accept(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC, COOP_FOREVER);
+		if (rc >= 0) {
+			s->out = rc;
+			rc = 0;
+		}
+		break;
+	case W_CONNECT_READY:
+		/* To a listener with room: in progress, then connected. */
+		rc = coop_connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen,
+		                  coop_deadline_in(10 * COOP_SEC));
+		break;
 	}
 	e = errno;
 	s->rc = rc;
@@ -2325,6 +3126,81 @@ static void *w_canceller(void *arg)
 	return NULL;
 }
 
+/* The fds of s's kind, made here on the test's stack. */
+static void w_fd_setup(struct w_spec *s)
+{
+	static char chunk[4096];
+	int sv[2];
+
+	s->fd = s->peer = s->out = -1;
+	s->close_rc = 12345;
+	switch (s->kind) {
+	case W_FD_READY:
+	case W_FD_DEADLINE:
+	case W_FD_CANCEL:
+	case W_FD_CLOSE:
+	case W_READ_READY:
+		fd_socketpair(sv);
+		s->fd = sv[0];
+		s->peer = sv[1];
+		break;
+	case W_WRITE_READY: /* a full pipe */
+		ck_assert_int_eq(pipe2(sv, O_NONBLOCK | O_CLOEXEC), 0);
+		s->peer = sv[0];
+		s->fd = sv[1];
+		while (write(s->fd, chunk, sizeof(chunk)) > 0)
+			;
+		break;
+	case W_ACCEPT_READY: /* a listener, and a client to connect to it */
+		s->fd = fd_tcp_listener(8, &s->addr, &s->addrlen);
+		s->peer = fd_socket(AF_INET);
+		break;
+	case W_CONNECT_READY: /* a listener with room, and a socket to connect */
+		s->peer = fd_tcp_listener(8, &s->addr, &s->addrlen);
+		s->fd = fd_socket(AF_INET);
+		break;
+	default:
+		break;
+	}
+}
+
+/* After the run: the effects of the fd kinds, then their fds closed
+ * (plain close: the run is over, nobody waits). */
+static void w_fd_check_close(struct w_spec *s)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+
+	switch (s->kind) {
+	case W_FD_CLOSE: /* closed by its helper */
+		ck_assert_int_eq(s->close_rc, 0);
+		ck_assert_int_eq(s->fd, -1);
+		break;
+	case W_READ_READY:
+		ck_assert_int_eq(s->byte, 'x');
+		break;
+	case W_WRITE_READY: /* drained, then the byte went in */
+		ck_assert_int_eq(fd_unread(s->peer), 1);
+		break;
+	case W_ACCEPT_READY:
+		ck_assert_int_ge(s->out, 0);
+		ck_assert_int_eq(getpeername(s->out, (struct sockaddr *)&peer, &len), 0);
+		break;
+	case W_CONNECT_READY:
+		ck_assert_int_eq(getpeername(s->fd, (struct sockaddr *)&peer, &len), 0);
+		break;
+	default:
+		break;
+	}
+	if (s->fd >= 0)
+		ck_assert_int_eq(close(s->fd), 0);
+	if (s->peer >= 0)
+		ck_assert_int_eq(close(s->peer), 0);
+	if (s->out >= 0)
+		ck_assert_int_eq(close(s->out), 0);
+	s->fd = s->peer = s->out = -1;
+}
+
 static void w_run(int small)
 {
 	struct coop_task *tasks[W_KINDS];
@@ -2335,6 +3211,7 @@ static void w_run(int small)
 	w_pool_used = 0;
 	w_spawn_rc = 0;
 	w_helper_errno_bad = 0;
+	w_poke_bad = 0;
 	memset(w_helper_ended, 0, sizeof(w_helper_ended));
 	for (i = 0; i < W_POOL; i++) {
 		w_pool[i] = small ? malloc(W_SMALL) : NULL;
@@ -2349,6 +3226,7 @@ static void w_run(int small)
 		w_specs[k].rc = w_specs[k].rc2 = w_specs[k].extra_rc = 12345;
 		w_cancel_rc[k] = 12345;
 		snprintf(w_specs[k].name, sizeof(w_specs[k].name), "w%d", k);
+		w_fd_setup(&w_specs[k]);
 		ck_assert_int_eq(w_spawn(&tasks[k], w_task, &w_specs[k], NULL, w_specs[k].name), 0);
 	}
 	{
@@ -2367,6 +3245,7 @@ static void w_run(int small)
 	ck_assert_int_eq(i, ERRNO_MARK); /* coop_run slept in the kernel: errno kept */
 	ck_assert_int_eq(w_spawn_rc, 0);
 	ck_assert_int_eq(w_helper_errno_bad, 0);
+	ck_assert_int_eq(w_poke_bad, 0);
 	for (k = 0; k < W_KINDS; k++) {
 		struct w_spec *s = &w_specs[k];
 
@@ -2379,10 +3258,11 @@ static void w_run(int small)
 			ck_assert_int_eq(w_cancel_rc[k], 0);
 		if (k == W_SHIELDED_SLEEP)
 			ck_assert_int_eq(s->extra_rc, -ECANCELED);
-		if (k >= W_GROUP_DONE) {
+		if (w_is_group(k)) {
 			ck_assert_int_eq(s->rc2, 0);
 			ck_assert_int_eq(s->extra_rc, 0);
 		}
+		w_fd_check_close(s);
 		ck_assert_int_eq(coop_join(tasks[k], &res), 0);
 		ck_assert_ptr_eq(res, s);
 		for (i = 0; i < s->nhelpers; i++) {
