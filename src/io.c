@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "poller.h"
 #include "wait.h"
 
 /* The checks every call makes before it tries anything (A7.1's order):
@@ -45,6 +46,9 @@ COOP_EXPORT ssize_t coop_read(int fd, void *buf, size_t n, int64_t deadline)
 		return -EINVAL;
 	if ((rc = io_enter(fd, deadline, &self)) < 0)
 		return rc;
+	/* The last read emptied it (see coop__fd_short_read): wait first. */
+	if (n && coop__fd_drained(self->ctx, fd))
+		goto wait;
 	for (;;) {
 		if ((got = read(fd, buf, n)) >= 0)
 			break;
@@ -54,6 +58,7 @@ COOP_EXPORT ssize_t coop_read(int fd, void *buf, size_t n, int64_t deadline)
 			got = -errno;
 			break;
 		}
+wait:
 		if ((rc = coop_fd_wait(fd, COOP_FD_READ, deadline)) < 0) {
 			got = rc;
 			break;
@@ -61,8 +66,11 @@ COOP_EXPORT ssize_t coop_read(int fd, void *buf, size_t n, int64_t deadline)
 		waited = true;
 	}
 	errno = saved;
-	if (got >= 0)
+	if (got >= 0) {
+		if (got > 0 && (size_t)got < n)
+			coop__fd_short_read(self->ctx, fd);
 		io_done(self, waited);
+	}
 	return got;
 }
 

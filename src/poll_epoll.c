@@ -25,11 +25,13 @@
  */
 #define _GNU_SOURCE /* POLLRDHUP, epoll_pwait2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +49,8 @@
 #define FD_READY_W 0x4u /* cache mode: an edge no writer took yet */
 #define FD_ERROR 0x8u   /* cache mode: ...and it reported an error */
 #define FD_HANGUP 0x10u /* cache mode: ...or a hang-up */
+#define FD_STREAM 0x20u /* one-shot: a SOCK_STREAM socket (learnt when added) */
+#define FD_DRAINED 0x40u /* one-shot: a short read emptied it (coop__fd_short_read) */
 
 /* What the context knows of one fd number. */
 struct fdent {
@@ -69,6 +73,7 @@ struct coop__poll {
 	struct fdent **pages;  /* pages[fd / FD_PAGE], NULL until used */
 	size_t npages;
 	unsigned long nctl;    /* epoll_ctl calls (a test hook) */
+	bool added;            /* the last successful epoll_ctl was an ADD */
 	unsigned long nsleep;  /* blocking waits (a test hook) */
 	/* The kernel's events, here rather than on a task's stack (R8:
 	 * the periodic check runs on the stack of whichever task is on). */
@@ -156,7 +161,10 @@ static int ctl(struct coop__poll *p, int op, int fd, uint32_t events)
 	struct epoll_event ev = {.events = events, .data.fd = fd};
 
 	p->nctl++;
-	return epoll_ctl(p->epfd, op, fd, &ev) < 0 ? -errno : 0;
+	if (epoll_ctl(p->epfd, op, fd, &ev) < 0)
+		return -errno;
+	p->added = op == EPOLL_CTL_ADD;
+	return 0;
 }
 
 /* Put fd in the set with `events`, whatever the kernel holds now
@@ -179,16 +187,30 @@ static int ctl_set(struct coop__poll *p, struct fdent *e, int fd, uint32_t event
 	return rc;
 }
 
+/* One-shot mode, fd just added: is it a stream socket?  (The one extra
+ * system call of an fd's first wait: see coop__fd_short_read.) */
+static void learn_kind(struct fdent *e, int fd)
+{
+	int type = 0, saved = errno;
+	socklen_t len = sizeof(type);
+
+	e->flags &= ~FD_STREAM;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
+		e->flags |= FD_STREAM;
+	errno = saved;
+}
+
+/* The epoll events a wait for `events` (COOP_FD_*) needs. */
+static uint32_t ev_of(unsigned events)
+{
+	return ((events & COOP_FD_READ) ? EV_READ : 0) | ((events & COOP_FD_WRITE) ? EV_WRITE : 0);
+}
+
 /* The one-shot events fd needs for its waiters, plus `events`. */
 static uint32_t oneshot_want(const struct fdent *e, unsigned events)
 {
-	uint32_t want = 0;
-
-	if ((events & COOP_FD_READ) || !TAILQ_EMPTY(&e->readers))
-		want |= EV_READ;
-	if ((events & COOP_FD_WRITE) || !TAILQ_EMPTY(&e->writers))
-		want |= EV_WRITE;
-	return want;
+	return ev_of(events) | (TAILQ_EMPTY(&e->readers) ? 0 : EV_READ) |
+	       (TAILQ_EMPTY(&e->writers) ? 0 : EV_WRITE);
 }
 
 /* The kernel's events as COOP_FD_* bits: directions satisfied, and the
@@ -243,6 +265,8 @@ static void deliver(struct coop_context *ctx, struct coop__poll *p, const struct
 		return; /* forgotten since it was queued */
 	if (!(ctx->flags & COOP_CONTEXT_FD_CACHE)) {
 		e->armed = 0;
+		if (ready & COOP_FD_READ)
+			e->flags &= ~FD_DRAINED;
 		if (ready & COOP_FD_READ)
 			wake_all(&e->readers, ready);
 		if (ready & COOP_FD_WRITE)
@@ -440,8 +464,11 @@ static int arm(struct coop_context *ctx, struct coop__poll *p, struct fdent *e, 
 		if (others && e->armed && (e->armed & want) == want)
 			return 0;
 		rc = ctl_set(p, e, fd, want | EPOLLONESHOT);
-		if (rc == 0)
+		if (rc == 0) {
+			if (p->added)
+				learn_kind(e, fd);
 			e->armed = want;
+		}
 	}
 	switch (rc) {
 	case -EPERM: /* regular file and the like: always ready */
@@ -489,23 +516,33 @@ COOP_EXPORT int coop_fd_wait(int fd, unsigned int events, int64_t deadline)
 		coop__spent(self);
 		return rc ? rc : timeout_result;
 	}
+	/* A number that is not open must not grow the table (nor, on the
+	 * first wait, become the epoll fd's own number): asked only when
+	 * the table or the poller must grow for it. */
+	if (!fd_find(ctx->poll, fd) && fcntl(fd, F_GETFD) < 0) {
+		rc = -EBADF;
+		goto out;
+	}
 	if ((rc = poll_get(ctx, &p)) < 0)
 		goto out;
 	if (!(e = fd_entry(p, fd))) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* The switch's event check comes before arming: run after it, it
-	 * could take the one-shot event meant for us before we are in the
-	 * queue, and drop it.  An edge it keeps (cache mode) is ours. */
+	if ((rc = arm(ctx, p, e, fd, events)) != 0)
+		goto armed;
+	/* The switch's event check, now that the kernel is armed: an event
+	 * it delivers for this fd finds us not yet in the queue.  An edge
+	 * it kept (cache mode) is ours; a one-shot arming it used up (the
+	 * fd became ready in between, or others' event took it) is made
+	 * again. */
 	coop__tick_down(ctx);
-	if ((ctx->flags & COOP_CONTEXT_FD_CACHE) && (rc = (int)take_edge(e, events)))
-		goto done;
-	if ((rc = arm(ctx, p, e, fd, events)) != 0) {
-		if (rc != 1)
-			goto out;
-		rc = (int)events; /* ready at once, as poll(2) says */
-		goto done;
+	if (ctx->flags & COOP_CONTEXT_FD_CACHE) {
+		if ((rc = (int)take_edge(e, events)))
+			goto done;
+	} else if ((e->armed & ev_of(events)) != ev_of(events) &&
+	           (rc = arm(ctx, p, e, fd, events)) != 0) {
+		goto armed;
 	}
 	errno = saved;
 	if (events & COOP_FD_READ)
@@ -518,6 +555,10 @@ COOP_EXPORT int coop_fd_wait(int fd, unsigned int events, int64_t deadline)
 	rc = coop__block(self, w, n, COOP_WAIT_FD, NULL, deadline, timeout_result, 0);
 	ctx->fd_waiting--;
 	return rc;
+armed:
+	if (rc != 1)
+		goto out;
+	rc = (int)events; /* ready at once, as poll(2) says */
 done: /* completed without waiting (R7) */
 	errno = saved;
 	coop__spent(self);
@@ -569,4 +610,33 @@ COOP_EXPORT int coop_fd_close(int fd)
 	rc = close(fd) < 0 ? -errno : 0;
 	errno = saved;
 	return rc;
+}
+
+/*
+ * The hint that saves coop_read a system call in the default mode.  A
+ * stream socket read short was empty when read(2) returned: the next
+ * read(2) would most likely answer EAGAIN, so the next coop_read goes
+ * straight to its wait.  That is safe only because one-shot arming asks
+ * the kernel: epoll_ctl reports the fd at once if data came meanwhile (or
+ * the read stopped short for another reason: TCP urgent data, a message
+ * with credentials or fds), so a wrong guess costs a round, never a lost
+ * wake-up.  An edge-triggered registration (FD_CACHE) would not report
+ * data that was already there: no hint in that mode.
+ */
+void coop__fd_short_read(struct coop_context *ctx, int fd)
+{
+	struct fdent *e = fd_find(ctx->poll, fd);
+
+	if (e && (e->flags & FD_STREAM) && !(ctx->flags & COOP_CONTEXT_FD_CACHE))
+		e->flags |= FD_DRAINED;
+}
+
+bool coop__fd_drained(struct coop_context *ctx, int fd)
+{
+	struct fdent *e = fd_find(ctx->poll, fd);
+
+	if (!e || !(e->flags & FD_DRAINED))
+		return false;
+	e->flags &= ~FD_DRAINED;
+	return true;
 }

@@ -41,6 +41,12 @@ void coop__poll_sleep(struct coop_context *ctx, int64_t deadline);
  * no task waits any more). */
 void coop__poll_destroy(struct coop_context *ctx);
 
+/* coop_read's hint (default mode): a short read of stream socket fd
+ * emptied it; and whether the next read may skip straight to its wait
+ * (taking the hint). */
+void coop__fd_short_read(struct coop_context *ctx, int fd);
+bool coop__fd_drained(struct coop_context *ctx, int fd);
+
 /* Test hooks (tests/test-poll.c links the objects directly): epoll_ctl
  * calls and blocking waits made by the context so far, and a switch that
  * makes every blocking wait use epoll_wait (millisecond timeouts, rounded
