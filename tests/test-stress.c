@@ -31,6 +31,19 @@
  * it waits for outside the run, and destroys groups of contexts it
  * abandoned.
  *
+ * coop 1.1's file descriptors (contexts in the default mode or with
+ * COOP_CONTEXT_FD_CACHE, with random event intervals): a task makes a pipe
+ * and spawns children that wait on it for reading, with short random
+ * deadlines or none, then (maybe after a sleep) writes a byte, closes the
+ * write end, closes the read end with coop_fd_close, forgets it with
+ * coop_fd_forget, or cancels the waiters.  Checked against the model: a
+ * waiter wakes with COOP_FD_READ only after the write, READ|HANGUP only
+ * after the hang-up, -EBADF only after the close or forget, -ECANCELED
+ * only when cancelled, and -ETIMEDOUT only at or after its deadline and
+ * never when the event came before the deadline (the event wins, R3).
+ * And a child writes up to 200 KiB through a pipe with coop_write while
+ * its parent reads it with coop_read: every byte arrives, in order.
+ *
  * Only the public API: .ci/sanitizers compiles this very file as an
  * application built with -fsanitize=address,undefined or -fsanitize=thread
  * against the plain library, and runs it under valgrind.
@@ -43,6 +56,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -51,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <coop/coop.h>
 
@@ -59,8 +74,11 @@
 #define MAX_KIDS 6     /* joined children a task keeps */
 #define MAX_ORPHANS MAX_TASKS
 #define MAX_GROUPS 128 /* per round */
+#define MAX_FD_WAITERS 4
+#define IO_MAX (200 * 1024)
 
 struct round;
+struct fdscene;
 
 /* The model of a group. */
 struct sgroup {
@@ -88,6 +106,21 @@ struct node {
 	struct sgroup *group; /* the group it was spawned into */
 	struct sgroup *waiting_group; /* the group it is waiting on, if any */
 	struct coop_task *handle; /* while its parent holds it: for coop_cancel */
+	/* coop 1.1, fds: a child of an fd scene, waiting on its pipe until
+	 * fd_deadline, or (io_len > 0) writing io_len bytes to it */
+	struct fdscene *scene;
+	int64_t fd_deadline;
+	size_t io_len;
+};
+
+/* What a scene's parent did to the pipe its children wait on. */
+enum { FD_ACT_WRITE, FD_ACT_HANGUP, FD_ACT_CLOSE, FD_ACT_FORGET, FD_ACT_CANCEL, FD_ACTS };
+
+struct fdscene {
+	int p[2];
+	int action;
+	bool acted;       /* the action was taken... */
+	int64_t acted_at; /* ...at or after this time */
 };
 
 struct round {
@@ -104,7 +137,11 @@ struct round {
 	int norphans;
 	struct sgroup groups[MAX_GROUPS];
 	int ngroups;
+	unsigned char iobuf[4096]; /* an I/O scene's reads (one task at a time) */
 };
+
+/* What an I/O scene writes: byte i is io_data[i]. */
+static unsigned char io_data[IO_MAX];
 
 static uint64_t seed_default = 20250501;
 
@@ -550,6 +587,156 @@ static void group_step(struct round *r, struct node *n, uint64_t *s, struct kids
 	}
 }
 
+/* A child of an fd scene: one wait on the pipe, checked against what its
+ * parent did (and when). */
+static void fd_waiter(struct round *r, struct node *n)
+{
+	struct fdscene *sc = n->scene;
+	int64_t d = n->fd_deadline;
+	bool entry = delivers(n);
+	int rc = coop_fd_wait(sc->p[0], COOP_FD_READ, d);
+	int64_t now = coop_now();
+
+	if (entry)
+		CHECK(r, rc == -ECANCELED);
+	if (rc == (int)COOP_FD_READ) {
+		CHECK(r, sc->acted && sc->action == FD_ACT_WRITE);
+	} else if (rc == (int)(COOP_FD_READ | COOP_FD_HANGUP)) {
+		CHECK(r, sc->acted && sc->action == FD_ACT_HANGUP);
+	} else if (rc == -EBADF) {
+		CHECK(r, sc->acted && (sc->action == FD_ACT_CLOSE || sc->action == FD_ACT_FORGET));
+	} else if (rc == -ETIMEDOUT) {
+		CHECK(r, d != COOP_FOREVER && now >= d);
+		/* An event before the deadline wins over it (R3, R6): no round
+		 * can have expired the wait before the action (its time would
+		 * be >= d > acted_at), and every round after the action sees
+		 * the event first. */
+		CHECK(r, !sc->acted || sc->acted_at >= d);
+	} else {
+		CHECK(r, rc == -ECANCELED);
+		CHECK(r, sc->acted && sc->action == FD_ACT_CANCEL);
+		check_ecanceled(r, n);
+	}
+}
+
+/* A child of an I/O scene: writes its bytes, then closes its end. */
+static void io_writer(struct round *r, struct node *n)
+{
+	struct fdscene *sc = n->scene;
+
+	CHECK(r, coop_write(sc->p[1], io_data, n->io_len, COOP_FOREVER) == (ssize_t)n->io_len);
+	CHECK(r, coop_fd_close(sc->p[1]) == 0);
+}
+
+/* Join the scene's children whatever the caller's state: shielded (a
+ * pending cancellation would fail the joins at entry), with no ambient
+ * deadline; both restored after. */
+static void scene_join(struct round *r, struct node *n, struct coop_task **t, struct node **c,
+                       int k)
+{
+	int64_t old;
+
+	CHECK(r, coop_shield(1) == (int)n->shield);
+	CHECK(r, coop_set_deadline(COOP_FOREVER, &old) == 0);
+	CHECK(r, old == n->ambient);
+	for (int i = 0; i < k; i++)
+		join_child(r, t[i], c[i]);
+	CHECK(r, coop_set_deadline(old, NULL) == 0);
+	CHECK(r, coop_shield(n->shield) == 1);
+}
+
+/* Children wait on a pipe; the parent acts on it; the model checks each
+ * child's result (fd_waiter). */
+static void fd_scene(struct round *r, struct node *n, uint64_t *s)
+{
+	struct fdscene sc = {.action = (int)below(s, FD_ACTS)};
+	struct coop_task *t[MAX_FD_WAITERS];
+	struct node *c[MAX_FD_WAITERS];
+	int k = 0, want = 1 + (int)below(s, MAX_FD_WAITERS);
+
+	if (n->depth >= MAX_DEPTH)
+		return;
+	CHECK(r, pipe2(sc.p, O_NONBLOCK | O_CLOEXEC) == 0);
+	for (int i = 0; i < want; i++) {
+		struct node *w = new_node(r, s, n->depth + 1, false);
+
+		if (!w)
+			break;
+		w->scene = &sc;
+		w->fd_deadline = below(s, 3) ? coop_deadline_in((int64_t)below(s, 1500) * COOP_USEC)
+		                             : COOP_FOREVER;
+		c[k] = w;
+		spawn_node_in(r, w, s, &t[k], NULL);
+		k++;
+	}
+	/* They all run (to their wait, or through it) before this resumes. */
+	CHECK(r, coop_yield() == 0);
+	for (int i = 0; i < k; i++)
+		CHECK(r, c[i]->ran);
+	if (below(s, 2))
+		sleep_step(r, n, coop_deadline_in((int64_t)below(s, 1000) * COOP_USEC));
+	sc.acted_at = coop_now();
+	sc.acted = true;
+	switch (sc.action) {
+	case FD_ACT_WRITE:
+		CHECK(r, write(sc.p[1], "x", 1) == 1);
+		break;
+	case FD_ACT_HANGUP:
+		CHECK(r, coop_fd_close(sc.p[1]) == 0);
+		sc.p[1] = -1;
+		break;
+	case FD_ACT_CLOSE:
+		CHECK(r, coop_fd_close(sc.p[0]) == 0);
+		sc.p[0] = -1;
+		break;
+	case FD_ACT_FORGET:
+		CHECK(r, coop_fd_forget(sc.p[0]) == 0);
+		CHECK(r, fcntl(sc.p[0], F_GETFD) >= 0); /* still open */
+		break;
+	default:
+		for (int i = 0; i < k; i++) {
+			CHECK(r, coop_cancel(t[i]) == 0);
+			model_cancel(r, c[i]);
+		}
+		break;
+	}
+	scene_join(r, n, t, c, k);
+	for (int i = 0; i < 2; i++)
+		if (sc.p[i] >= 0)
+			CHECK(r, coop_fd_close(sc.p[i]) == 0);
+}
+
+/* A child writes through a pipe, the parent reads it all. */
+static void io_scene(struct round *r, struct node *n, uint64_t *s)
+{
+	struct fdscene sc = {.action = -1};
+	struct coop_task *t;
+	struct node *w;
+	size_t got = 0;
+	ssize_t m;
+	int64_t old;
+
+	if (n->depth >= MAX_DEPTH || !(w = new_node(r, s, n->depth + 1, false)))
+		return;
+	CHECK(r, pipe2(sc.p, O_NONBLOCK | O_CLOEXEC) == 0);
+	w->scene = &sc;
+	w->io_len = 1 + below(s, IO_MAX);
+	spawn_node_in(r, w, s, &t, NULL);
+	CHECK(r, coop_shield(1) == (int)n->shield);
+	CHECK(r, coop_set_deadline(COOP_FOREVER, &old) == 0);
+	while ((m = coop_read(sc.p[0], r->iobuf, 1 + below(s, sizeof(r->iobuf)), COOP_FOREVER)) > 0) {
+		CHECK(r, got + (size_t)m <= w->io_len);
+		CHECK(r, memcmp(r->iobuf, io_data + got, (size_t)m) == 0);
+		got += (size_t)m;
+	}
+	CHECK(r, m == 0);
+	CHECK(r, got == w->io_len);
+	CHECK(r, coop_fd_close(sc.p[0]) == 0);
+	CHECK(r, coop_set_deadline(old, NULL) == 0);
+	CHECK(r, coop_shield(n->shield) == 1);
+	scene_join(r, n, &t, &w, 1);
+}
+
 static void *worker(void *arg)
 {
 	struct node *n = arg;
@@ -569,6 +756,14 @@ static void *worker(void *arg)
 	/* Cancelled before it started (by its parent, the main thread or its
 	 * group), it runs all the same. */
 	check_cancelled(r, n);
+	if (n->scene) {
+		if (n->io_len)
+			io_writer(r, n);
+		else
+			fd_waiter(r, n);
+		mark_ended(n);
+		return expected(n->seed);
+	}
 	if (n->parker) {
 		/* Parked until its parent (or group) cancels it. */
 		rc = coop_sleep_until(COOP_FOREVER);
@@ -584,7 +779,7 @@ static void *worker(void *arg)
 	CHECK(r, coop_join(NULL, NULL) == -EINVAL);
 	errno = my_errno;
 	for (int i = 0; i < steps; i++) {
-		unsigned what = below(&s, 14);
+		unsigned what = below(&s, 16);
 
 		if (what <= 1) {
 			CHECK(r, coop_yield() == 0);
@@ -628,6 +823,10 @@ static void *worker(void *arg)
 			CHECK(r, coop_set_deadline(d, &old) == 0);
 			CHECK(r, old == n->ambient);
 			n->ambient = d;
+		} else if (what == 13 || what == 14) {
+			fd_scene(r, n, &s);
+		} else if (what == 15) {
+			io_scene(r, n, &s);
 		}
 		CHECK(r, errno == my_errno);
 		CHECK(r, coop_self() == self);
@@ -699,9 +898,16 @@ static void one_round(struct round *r, uint64_t *s)
 	r->used = r->started = r->ended = r->detached_ended = r->detached_spawned = 0;
 	r->norphans = 0;
 	r->ngroups = 0;
+	static const unsigned intervals[] = {0, 1, 7, 61, 1000};
+
 	o.stack_size = ctx_sizes[below(s, 3)];
 	if (below(s, 4) == 0)
 		o.flags |= COOP_CONTEXT_ALLOW_UNGUARDED;
+	/* fds: both registration modes; event checks from every switch to
+	 * rarely. */
+	if (below(s, 2))
+		o.flags |= COOP_CONTEXT_FD_CACHE;
+	o.event_interval = intervals[below(s, 5)];
 	CHECK(r, coop_context_create(&r->ctx, &o) == 0);
 	if (kind == 0) {
 		abandon(r, s);
@@ -829,6 +1035,11 @@ int main(void)
 
 	if (nthreads < 1 || nthreads > 64)
 		nthreads = 1;
+	for (size_t i = 0; i < IO_MAX; i++) {
+		uint64_t x = i;
+
+		io_data[i] = (unsigned char)next(&x);
+	}
 	printf("test-stress: seed %" PRIu64 " (COOP_STRESS_SEED), %u thread(s), %s\n", seed, nthreads,
 	       rounds ? "fixed rounds" : "time budget");
 	fflush(stdout);
