@@ -25,9 +25,11 @@
 #include <valgrind/valgrind.h>
 #define coop__vg_stack_register(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
 #define coop__vg_stack_deregister(id) VALGRIND_STACK_DEREGISTER(id)
+#define coop__vg_running() (RUNNING_ON_VALGRIND != 0)
 #else
 #define coop__vg_stack_register(lo, hi) 0u
 #define coop__vg_stack_deregister(id) ((void)(id))
+#define coop__vg_running() 0
 #endif
 
 /* ASan's fiber interface (compiler-rt's common_interface_defs.h). */

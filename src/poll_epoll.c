@@ -82,6 +82,10 @@ struct coop__poll {
 
 int coop__poll_force_epoll_wait;
 
+/* epoll_pwait2 is in kernels since 5.11; an older one (or a seccomp
+ * filter, or qemu-user) answers ENOSYS or EPERM, once: then epoll_wait. */
+static int no_pwait2; /* any thread may set it (relaxed atomics: a hint) */
+
 unsigned long coop__poll_ctl_count(const struct coop_context *ctx)
 {
 	return ctx->poll ? ctx->poll->nctl : 0;
@@ -101,6 +105,10 @@ static int poll_get(struct coop_context *ctx, struct coop__poll **out)
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
+		/* valgrind 3.19 (Debian 12) does not know epoll_pwait2 and
+		 * says so on stderr: go straight to the fallback under it. */
+		if (coop__vg_running())
+			__atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
 		p->epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (p->epfd < 0) {
 			int rc = -errno;
@@ -342,9 +350,6 @@ static int timeout_ms(int64_t deadline)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-/* epoll_pwait2 is in kernels since 5.11; an older one (or a seccomp
- * filter, or qemu-user) answers ENOSYS or EPERM, once: then epoll_wait. */
-static int no_pwait2;
 
 void coop__poll_sleep(struct coop_context *ctx, int64_t deadline)
 {
@@ -353,7 +358,7 @@ void coop__poll_sleep(struct coop_context *ctx, int64_t deadline)
 
 	p->nsleep++;
 	for (;;) {
-		if (!no_pwait2 && !coop__poll_force_epoll_wait) {
+		if (!__atomic_load_n(&no_pwait2, __ATOMIC_RELAXED) && !coop__poll_force_epoll_wait) {
 			struct timespec ts, *tsp = NULL;
 
 			if (deadline != COOP_FOREVER) {
@@ -367,7 +372,7 @@ void coop__poll_sleep(struct coop_context *ctx, int64_t deadline)
 			}
 			n = epoll_pwait2(p->epfd, p->ev, NEVENTS, tsp, NULL);
 			if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-				no_pwait2 = 1;
+				__atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
 				continue;
 			}
 		} else {
