@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,10 @@
 #define FD_READY_W 0x4u /* cache mode: an edge no writer took yet */
 #define FD_ERROR 0x8u   /* cache mode: ...and it reported an error */
 #define FD_HANGUP 0x10u /* cache mode: ...or a hang-up */
-#define FD_STREAM 0x20u /* one-shot: a SOCK_STREAM socket (learnt when added) */
-#define FD_DRAINED 0x40u /* one-shot: a short read emptied it (coop__fd_short_read) */
+#define FD_STREAM 0x20u  /* a short read empties it (learnt when added; see coop__fd_short_read) */
+#define FD_DRAINED 0x40u /* a short read emptied it: the next read may wait first */
+#define FD_NOHINT 0x80u  /* urgent data, end of file or an error was seen: a short
+                          * read proves nothing (it may stop before them) */
 
 /* What the context knows of one fd number. */
 struct fdent {
@@ -195,15 +198,21 @@ static int ctl_set(struct coop__poll *p, struct fdent *e, int fd, uint32_t event
 	return rc;
 }
 
-/* One-shot mode, fd just added: is it a stream socket?  (The one extra
- * system call of an fd's first wait: see coop__fd_short_read.) */
-static void learn_kind(struct fdent *e, int fd)
+/* fd was just added: does a short read of it prove it empty?  (The one
+ * extra system call of an fd's first wait: see coop__fd_short_read.)  In
+ * the one-shot mode a wrong guess costs a round, so any stream socket
+ * will do; edge-triggered, only TCP, whose exceptions (a read stops at
+ * urgent data, or before an end of file or error already signalled)
+ * announce themselves with EPOLLPRI, EPOLLRDHUP, EPOLLHUP, EPOLLERR. */
+static void learn_kind(const struct coop_context *ctx, struct fdent *e, int fd)
 {
-	int type = 0, saved = errno;
-	socklen_t len = sizeof(type);
+	bool cache = ctx->flags & COOP_CONTEXT_FD_CACHE;
+	int v = 0, saved = errno;
+	socklen_t len = sizeof(v);
 
-	e->flags &= ~FD_STREAM;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
+	e->flags &= ~(FD_STREAM | FD_DRAINED | FD_NOHINT);
+	if (getsockopt(fd, SOL_SOCKET, cache ? SO_PROTOCOL : SO_TYPE, &v, &len) == 0 &&
+	    v == (cache ? IPPROTO_TCP : SOCK_STREAM))
 		e->flags |= FD_STREAM;
 	errno = saved;
 }
@@ -271,10 +280,12 @@ static void deliver(struct coop_context *ctx, struct coop__poll *p, const struct
 
 	if (!e)
 		return; /* forgotten since it was queued */
+	if (ev->events & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		e->flags |= FD_NOHINT;
+	if (ready & COOP_FD_READ)
+		e->flags &= ~FD_DRAINED;
 	if (!(ctx->flags & COOP_CONTEXT_FD_CACHE)) {
 		e->armed = 0;
-		if (ready & COOP_FD_READ)
-			e->flags &= ~FD_DRAINED;
 		if (ready & COOP_FD_READ)
 			wake_all(&e->readers, ready);
 		if (ready & COOP_FD_WRITE)
@@ -459,7 +470,9 @@ static int arm(struct coop_context *ctx, struct coop__poll *p, struct fdent *e, 
 	if (ctx->flags & COOP_CONTEXT_FD_CACHE) {
 		if (e->flags & FD_IN_SET)
 			return 0;
-		rc = ctl_set(p, e, fd, EV_READ | EV_WRITE | EPOLLET);
+		rc = ctl_set(p, e, fd, EV_READ | EV_WRITE | EPOLLPRI | EPOLLET);
+		if (rc == 0)
+			learn_kind(ctx, e, fd);
 	} else {
 		uint32_t want = oneshot_want(e, events);
 		bool others = !TAILQ_EMPTY(&e->readers) || !TAILQ_EMPTY(&e->writers);
@@ -471,7 +484,7 @@ static int arm(struct coop_context *ctx, struct coop__poll *p, struct fdent *e, 
 		rc = ctl_set(p, e, fd, want | EPOLLONESHOT);
 		if (rc == 0) {
 			if (p->added)
-				learn_kind(e, fd);
+				learn_kind(ctx, e, fd);
 			e->armed = want;
 		}
 	}
@@ -618,21 +631,22 @@ COOP_EXPORT int coop_fd_close(int fd)
 }
 
 /*
- * The hint that saves coop_read a system call in the default mode.  A
- * stream socket read short was empty when read(2) returned: the next
- * read(2) would most likely answer EAGAIN, so the next coop_read goes
- * straight to its wait.  That is safe only because one-shot arming asks
- * the kernel: epoll_ctl reports the fd at once if data came meanwhile (or
- * the read stopped short for another reason: TCP urgent data, a message
- * with credentials or fds), so a wrong guess costs a round, never a lost
- * wake-up.  An edge-triggered registration (FD_CACHE) would not report
- * data that was already there: no hint in that mode.
+ * The hint that saves coop_read a system call.  A stream read short was
+ * empty when read(2) returned: the next read(2) would most likely answer
+ * EAGAIN, so the next coop_read goes straight to its wait.  Any data that
+ * comes later wakes that wait: one-shot arming asks the kernel, which
+ * reports data already there; an edge-triggered registration reports
+ * every arrival after the read, and an arrival before the wait is an edge
+ * remembered or still queued in the kernel.  Where a short read proves
+ * nothing (a message boundary; urgent data, an end of file or an error
+ * whose edge came with the data) the fd never gets the hint: see
+ * learn_kind and FD_NOHINT.
  */
 void coop__fd_short_read(struct coop_context *ctx, int fd)
 {
 	struct fdent *e = fd_find(ctx->poll, fd);
 
-	if (e && (e->flags & FD_STREAM) && !(ctx->flags & COOP_CONTEXT_FD_CACHE))
+	if (e && (e->flags & (FD_STREAM | FD_NOHINT)) == FD_STREAM)
 		e->flags |= FD_DRAINED;
 }
 

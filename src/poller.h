@@ -41,9 +41,9 @@ void coop__poll_sleep(struct coop_context *ctx, int64_t deadline);
  * no task waits any more). */
 void coop__poll_destroy(struct coop_context *ctx);
 
-/* coop_read's hint (default mode): a short read of stream socket fd
- * emptied it; and whether the next read may skip straight to its wait
- * (taking the hint). */
+/* coop_read's hint: a short read of fd emptied it (the poller knows
+ * whether that proves anything for this fd); and whether the next read
+ * may skip straight to its wait (taking the hint). */
 void coop__fd_short_read(struct coop_context *ctx, int fd);
 bool coop__fd_drained(struct coop_context *ctx, int fd);
 

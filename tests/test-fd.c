@@ -2651,6 +2651,59 @@ START_TEST(t_io_read_after_short_read_socket)
 }
 END_TEST
 
+/* TCP, where a short read does not always mean empty: the read stops at
+ * urgent data, and before an end of file that came with the data.  The
+ * reader is woken by data, urgent data and the peer's shutdown that all
+ * arrived together, and must still read everything and see the end of
+ * file before its deadline (a read skipped on the strength of the short
+ * one would wait for an edge that never comes). */
+static void *tcp_short_task(void *arg)
+{
+	struct sockaddr_in addr;
+	int lfd = tcp_listener(&addr), c = tcp_socket(), s, urgent = *(int *)arg;
+	char buf[64], all[64];
+	size_t got = 0;
+	ssize_t n;
+
+	ck_assert_int_eq(coop_connect(c, (struct sockaddr *)&addr, sizeof(addr), far()), 0);
+	s = coop_accept(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC, far());
+	ck_assert_int_ge(s, 0);
+	/* All of it before the first wait on s: one edge brings it all. */
+	ck_assert_int_eq(send(c, "ab", 2, 0), 2);
+	if (urgent)
+		ck_assert_int_eq(send(c, "!", 1, MSG_OOB), 1);
+	ck_assert_int_eq(send(c, "cd", 2, 0), 2);
+	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
+	ck_assert_int_gt(coop_fd_wait(s, COOP_FD_READ, far()), 0);
+	while ((n = coop_read(s, buf, sizeof(buf), coop_deadline_in(COOP_SEC))) > 0) {
+		ck_assert_uint_le(got + (size_t)n, sizeof(all));
+		memcpy(all + got, buf, (size_t)n);
+		got += (size_t)n;
+	}
+	ck_assert_msg(n == 0, "coop_read after %zu bytes: %zd", got, n);
+	/* The urgent byte is out of band: not in the stream. */
+	ck_assert_uint_eq(got, 4);
+	ck_assert_int_eq(memcmp(all, "abcd", 4), 0);
+	fd_close(s);
+	fd_close(c);
+	fd_close(lfd);
+	return NULL;
+}
+
+START_TEST(t_io_tcp_short_read_before_urgent_or_eof)
+{
+	int urgent;
+
+	for (urgent = 0; urgent < 2; urgent++) {
+		ctx_make(_i);
+		spawn_anon(tcp_short_task, &urgent);
+		ck_assert_int_eq(coop_run(ctx), 0);
+		coop_context_destroy(ctx);
+		ctx = NULL;
+	}
+}
+END_TEST
+
 /* coop_write across partial writes: the socket's buffer is full, the
  * writer waits, the reader drains; it returns n. */
 #define PW_N (256 * 1024)
@@ -3242,6 +3295,7 @@ static Suite *fd_suite(void)
 	tc = fd_tcase(s, "io");
 	MODES(tc, t_io_read_short_and_eof);
 	MODES(tc, t_io_read_after_short_read_socket);
+	MODES(tc, t_io_tcp_short_read_before_urgent_or_eof);
 	MODES(tc, t_io_write_partial_then_all);
 	MODES(tc, t_io_write_count_when_wait_fails);
 	MODES(tc, t_io_write_epipe);
