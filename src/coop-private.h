@@ -85,6 +85,8 @@ struct coop_task {
 	bool canary;                      /* unguarded: a canary word sits at stack_lo */
 	bool detached;                    /* free everything when it ends */
 	bool guarded;                     /* a guard page lies below stack_lo */
+	unsigned char wait_events;        /* while BLOCKED in an fd wait: its COOP_FD_READ/WRITE
+	                                   * (cold, but this line has room for it) */
 	struct coop__arch_eh eh;          /* its C++ exception state while not running
 	                                   * (under COOP__HOOK_CXX only: src/cxx.h) */
 	void *(*fn)(void *);              /* the task's function */
@@ -99,10 +101,9 @@ struct coop_task {
 	int timeout_result;               /*   the result if its deadline ends it */
 	unsigned char wait_kind;          /*   COOP_WAIT_* */
 	unsigned char wait_flags;         /*   COOP__WAIT_* */
-	unsigned char wait_events;        /*   an fd wait's COOP_FD_READ/WRITE (poll_epoll.c) */
-	int wait_fd;                      /*   an fd wait's fd */
 	unsigned char cancel;             /* COOP__CANCEL_* (cancel.c) */
 	unsigned char budget_used;        /* calls done without waiting (wait.c, R7) */
+	int wait_fd;                      /* while BLOCKED in an fd wait: the fd (poll_epoll.c) */
 	uint64_t budget_mark;             /*   the switch count when it last spent */
 	int64_t deadline;                 /* its ambient deadline, COOP_FOREVER: none */
 	struct coop__waitq joiners;       /* the record of the task joining it */
