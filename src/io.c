@@ -28,6 +28,29 @@ static int io_enter(int fd, int64_t deadline, struct coop_task **self)
 	return coop__cancel_point(*self);
 }
 
+/* Wait until fd is ready for `events`: 0 (*waited set), or the error. */
+static int io_wait(int fd, unsigned events, int64_t deadline, bool *waited)
+{
+	int rc = coop_fd_wait(fd, events, deadline);
+
+	if (rc < 0)
+		return rc;
+	*waited = true;
+	return 0;
+}
+
+/* A system call on fd failed (errno): 1 to try it again at once (EINTR),
+ * 0 once fd is ready for `events` (*waited set), or the negative errno to
+ * return. */
+static int io_again(int fd, unsigned events, int64_t deadline, bool *waited)
+{
+	if (errno == EINTR)
+		return 1;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return io_wait(fd, events, deadline, waited);
+}
+
 /* A call that completed: if it never waited, that spends budget (R7). */
 static inline void io_done(struct coop_task *self, bool waited)
 {
@@ -47,23 +70,18 @@ COOP_EXPORT ssize_t coop_read(int fd, void *buf, size_t n, int64_t deadline)
 	if ((rc = io_enter(fd, deadline, &self)) < 0)
 		return rc;
 	/* The last read emptied it (see coop__fd_short_read): wait first. */
-	if (n && coop__fd_drained(self->ctx, fd))
-		goto wait;
+	if (n && coop__fd_drained(self->ctx, fd) &&
+	    (rc = io_wait(fd, COOP_FD_READ, deadline, &waited)) < 0) {
+		errno = saved;
+		return rc;
+	}
 	for (;;) {
 		if ((got = read(fd, buf, n)) >= 0)
 			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			got = -errno;
-			break;
-		}
-wait:
-		if ((rc = coop_fd_wait(fd, COOP_FD_READ, deadline)) < 0) {
+		if ((rc = io_again(fd, COOP_FD_READ, deadline, &waited)) < 0) {
 			got = rc;
 			break;
 		}
-		waited = true;
 	}
 	errno = saved;
 	if (got >= 0) {
@@ -93,17 +111,10 @@ COOP_EXPORT ssize_t coop_write(int fd, const void *buf, size_t n, int64_t deadli
 			done += (size_t)put;
 			continue;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			put = -errno;
-			break;
-		}
-		if ((rc = coop_fd_wait(fd, COOP_FD_WRITE, deadline)) < 0) {
+		if ((rc = io_again(fd, COOP_FD_WRITE, deadline, &waited)) < 0) {
 			put = rc;
 			break;
 		}
-		waited = true;
 	} while (done < n);
 	errno = saved;
 	/* What was written stays written: the count, when a later step
@@ -131,15 +142,10 @@ COOP_EXPORT int coop_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, i
 			break;
 		/* A connection reset while queued is not this socket's
 		 * error: take the next one. */
-		if (errno == EINTR || errno == ECONNABORTED)
+		if (errno == ECONNABORTED)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			rc = -errno;
+		if ((rc = io_again(fd, COOP_FD_READ, deadline, &waited)) < 0)
 			break;
-		}
-		if ((rc = coop_fd_wait(fd, COOP_FD_READ, deadline)) < 0)
-			break;
-		waited = true;
 	}
 	errno = saved;
 	if (rc >= 0)

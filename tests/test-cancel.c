@@ -48,15 +48,6 @@
 #include "test-common.h"
 #include "test-ticker.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 static struct coop_context *ctx;
 
 static void setup(void)

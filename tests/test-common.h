@@ -11,7 +11,20 @@
 #define COOP_TEST_COMMON_H
 
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <coop/coop.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 /*
  * AddressSanitizer's runtime runs on the task's stack at every switch (its
@@ -31,6 +44,22 @@
 #define TEST_ASAN 0
 #endif
 #define TEST_ASAN_SLACK ((size_t)(TEST_ASAN ? 8192 : 0))
+
+/* Under valgrind (or ASan, or COOP_TEST_SLOW=1 in the environment) code
+ * runs many times slower: fewer tasks and wider late margins there. */
+static inline int test_slow_run(void)
+{
+	const char *e = getenv("COOP_TEST_SLOW");
+
+	return RUNNING_ON_VALGRIND || TEST_ASAN || (e && *e && strcmp(e, "0") != 0);
+}
+
+/* How late a wake-up may be before a test calls it a failure: generous,
+ * since CI machines are loaded; early is never allowed. */
+static inline int64_t test_late_ns(void)
+{
+	return test_slow_run() ? 2 * COOP_SEC : 200 * COOP_MSEC;
+}
 
 /* Seconds a single test may take before Check reports a timeout. */
 #define TEST_TIMEOUT 60

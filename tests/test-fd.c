@@ -67,29 +67,6 @@
 #include "test-common.h"
 #include "test-ticker.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-/* Under valgrind (or ASan, or COOP_TEST_SLOW=1) code runs many times
- * slower: wider late margins there. */
-static int slow_run(void)
-{
-	const char *e = getenv("COOP_TEST_SLOW");
-
-	return RUNNING_ON_VALGRIND || TEST_ASAN || (e && *e && strcmp(e, "0") != 0);
-}
-
-static int64_t late_ns(void)
-{
-	return slow_run() ? 2 * COOP_SEC : 200 * COOP_MSEC;
-}
-
 /* A deadline for waits that must end by an event: far enough for any
  * machine, near enough that a lost wake-up fails the test instead of
  * hanging it. */
@@ -689,7 +666,7 @@ static void *f4_task(void *arg)
 	now = coop_now();
 	ck_assert_int_eq(rc, -ETIMEDOUT);
 	ck_assert_int_ge(now, d);
-	ck_assert_int_le(now - d, late_ns());
+	ck_assert_int_le(now - d, test_late_ns());
 	for (i = 0; i < 50; i++) {
 		d = coop_now() + (int64_t)(rnd(&s) % (uint64_t)(2 * COOP_MSEC + 1));
 		rc = coop_fd_wait(p[0], i % 3 ? COOP_FD_READ : COOP_FD_READ | COOP_FD_WRITE, d);
@@ -1282,7 +1259,7 @@ static int64_t f11_deadline;
 static void *f11_waiter(void *arg)
 {
 	(void)arg;
-	f11_deadline = coop_deadline_in((slow_run() ? 50 : 5) * COOP_MSEC);
+	f11_deadline = coop_deadline_in((test_slow_run() ? 50 : 5) * COOP_MSEC);
 	f11_rc = coop_fd_wait(f11_p[0], COOP_FD_READ, f11_deadline);
 	f11_done = 1;
 	return NULL;

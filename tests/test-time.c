@@ -50,31 +50,6 @@
 #include "test-common.h"
 #include "test-ticker.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-/* Under valgrind (or ASan, or COOP_TEST_SLOW=1 in the environment) code
- * runs many times slower: fewer tasks and wider late margins there. */
-static int slow_run(void)
-{
-	const char *e = getenv("COOP_TEST_SLOW");
-
-	return RUNNING_ON_VALGRIND || TEST_ASAN || (e && *e && strcmp(e, "0") != 0);
-}
-
-/* How late a wake-up may be before the test calls it a failure: generous,
- * since CI machines are loaded; early is never allowed. */
-static int64_t late_ns(void)
-{
-	return slow_run() ? 2 * COOP_SEC : 200 * COOP_MSEC;
-}
-
 static struct coop_context *ctx;
 
 static void setup(void)
@@ -275,7 +250,7 @@ START_TEST(t_time_2_sleep_never_early)
 	ck_assert_int_eq(t2_count, T2_TASKS * T2_SLEEPS);
 	ck_assert_int_eq(t2_bad_rc, 0);
 	ck_assert_int_eq(t2_early, 0);
-	ck_assert_int_le(t2_max_late, late_ns());
+	ck_assert_int_le(t2_max_late, test_late_ns());
 }
 END_TEST
 
@@ -299,7 +274,7 @@ START_TEST(t_time_2_lone_sleeper)
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(lone_rc, 0);
 	ck_assert_int_ge(lone_woke, lone_deadline);
-	ck_assert_int_le(lone_woke - lone_deadline, late_ns());
+	ck_assert_int_le(lone_woke - lone_deadline, test_late_ns());
 }
 END_TEST
 
@@ -357,7 +332,7 @@ static void *t4_task(void *arg)
 	for (k = 0; k < yields; k++)
 		ck_assert_int_eq(coop_yield(), 0);
 	if (t4_deadline[0] == 0) {
-		t4_deadline[0] = coop_deadline_in((slow_run() ? 500 : 100) * COOP_MSEC);
+		t4_deadline[0] = coop_deadline_in((test_slow_run() ? 500 : 100) * COOP_MSEC);
 		t4_deadline[1] = t4_deadline[0] - COOP_MSEC;
 	}
 	t4_sleep_order[t4_ns++] = id;
@@ -541,7 +516,7 @@ static void *t6_task(void *arg)
 	t = coop_now();
 	ck_assert_int_eq(rc, -ETIMEDOUT);
 	ck_assert_int_ge(t, amb);
-	ck_assert_int_le(t - amb, late_ns());
+	ck_assert_int_le(t - amb, test_late_ns());
 
 	/* Expiring does not clear it: the next sleep fails at once, without
 	 * a switch, whatever its own deadline. */
@@ -1091,7 +1066,7 @@ START_TEST(t_time_10_million_sleepers)
 	 * mapping each: vm.max_map_count) and starts slowly: far fewer there.
 	 * COOP_TEST_SLEEPERS sets the count exactly. */
 	const char *env = getenv("COOP_TEST_SLEEPERS");
-	long n_max = TEST_ASAN ? 5000 : RUNNING_ON_VALGRIND ? 10000 : slow_run() ? 100000 : 1000000;
+	long n_max = TEST_ASAN ? 5000 : RUNNING_ON_VALGRIND ? 10000 : test_slow_run() ? 100000 : 1000000;
 
 	/* A 32-bit process has no room for 2 GB of stacks. */
 	if (sizeof(void *) < 8 && n_max > 100000)
@@ -1409,7 +1384,7 @@ static int lv_any_blocked(void)
 START_TEST(t_x_10_edeadlk_exactly_when_stuck)
 {
 	uint64_t s = 0x11fe11fe;
-	int ncases = slow_run() ? 60 : 300, c, i, step, deadlocks = 0;
+	int ncases = test_slow_run() ? 60 : 300, c, i, step, deadlocks = 0;
 
 	for (c = 0; c < ncases; c++) {
 		lv_generate(&s);
@@ -1590,7 +1565,7 @@ static long r7_after, r7_before;
 static void *r7_sleeper(void *arg)
 {
 	(void)arg;
-	r7_deadline = coop_deadline_in((slow_run() ? 50 : 1) * COOP_MSEC);
+	r7_deadline = coop_deadline_in((test_slow_run() ? 50 : 1) * COOP_MSEC);
 	r7_rc = coop_sleep_until(r7_deadline);
 	r7_done = 1;
 	return NULL;
