@@ -10,9 +10,8 @@
  * coop_run caller only when the run queue is empty.
  */
 #include <errno.h>
-#include <stdlib.h>
-
 #include <limits.h>
+#include <stdlib.h>
 
 #include "poller.h"
 #include "timer.h"
