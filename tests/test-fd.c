@@ -57,6 +57,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -1558,6 +1559,7 @@ END_TEST
  * wait (it is not cheap under ASan). */
 struct f14_thread {
 	int fd, hold_fd;
+	int started; /* set first thing: its start-up is not the wait's either */
 	int64_t start, delay, wrote_at;
 };
 
@@ -1568,6 +1570,7 @@ static void *f14_writer_thread(void *arg)
 	                      .tv_nsec = (long)((w->start + w->delay) % COOP_SEC)};
 	char c;
 
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
 		;
 	w->wrote_at = coop_now();
@@ -1615,10 +1618,13 @@ static int64_t f14_pass(int64_t delay, int64_t *wall)
 	w.hold_fd = hold[0];
 	f14_rc = 12345;
 	spawn_anon(f14_reader, NULL);
-	/* The thread is made before the count starts: its creation is not
-	 * the wait's (it is not cheap under ASan either). */
+	/* The thread is made and running before the count starts: its
+	 * creation and start-up are not the wait's (they take milliseconds
+	 * of CPU under ASan). */
 	w.start = coop_now();
 	ck_assert_int_eq(pthread_create(&th, NULL, f14_writer_thread, &w), 0);
+	while (!__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
+		sched_yield();
 	c0 = cpu_ns();
 	t0 = coop_now();
 	ck_assert_int_eq(coop_run(ctx), 0);
