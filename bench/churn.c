@@ -47,6 +47,8 @@
 
 #include <coop/coop.h>
 
+#include "proc.h"
+
 static int listen_fd;
 static struct coop_context *ctx;
 
@@ -106,14 +108,6 @@ static void server(int cache)
 
 /* ---- the client (parent) ---- */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static long status_kib(pid_t pid, const char *field)
 {
 	char path[64], line[256];
@@ -146,34 +140,6 @@ static long open_fds(pid_t pid)
 			n++;
 	closedir(dir);
 	return n;
-}
-
-static int64_t proc_cpu_ns(pid_t pid)
-{
-	char path[64];
-	struct dirent *d;
-	int64_t sum = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (!(dir = opendir(path)))
-		return -1;
-	while ((d = readdir(dir))) {
-		char file[384];
-		long long v;
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "/proc/%d/task/%.255s/schedstat", (int)pid, d->d_name);
-		if (!(f = fopen(file, "r")))
-			continue;
-		if (fscanf(f, "%lld", &v) == 1)
-			sum += v;
-		fclose(f);
-	}
-	closedir(dir);
-	return sum;
 }
 
 /* One connection, start to close; its round trip in ns. */

@@ -51,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 #define MAX_SIZE 65536
 #define MAX_EVENTS 1024
 
@@ -83,14 +85,6 @@ static void fail(const char *fmt, const char *detail)
 	exit(1);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t self_cpu_ns(void)
 {
 	struct rusage ru;
@@ -98,37 +92,6 @@ static int64_t self_cpu_ns(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
 	       ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-}
-
-/* CPU time of every thread of process pid, in ns (schedstat's first
- * field: time on the CPU); -1 if it cannot be read. */
-static int64_t proc_cpu_ns(pid_t pid)
-{
-	char path[64];
-	struct dirent *d;
-	int64_t sum = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (!(dir = opendir(path)))
-		return -1;
-	while ((d = readdir(dir))) {
-		char file[384];
-		long long v;
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "/proc/%d/task/%.255s/schedstat",
-			 (int)pid, d->d_name);
-		if (!(f = fopen(file, "r")))
-			continue; /* the thread ended meanwhile */
-		if (fscanf(f, "%lld", &v) == 1)
-			sum += v;
-		fclose(f);
-	}
-	closedir(dir);
-	return sum;
 }
 
 /* The message a connection sends as its seq'th: its numbers first, then
