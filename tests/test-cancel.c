@@ -77,38 +77,10 @@ static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void
 	return spawn_opts(name, NULL, fn, arg);
 }
 
-/* coop_context_tasks() lookups by name (static: usable from small stacks). */
-static struct coop_task_info info_buf[256];
-
-static int find_info(const char *name)
-{
-	int n, i;
-
-	for (i = 0; i < 256; i++)
-		info_buf[i].size = sizeof(info_buf[i]);
-	n = coop_context_tasks(ctx, info_buf, 256);
-	if (n > 256)
-		n = 256;
-	for (i = 0; i < n; i++)
-		if (strcmp(info_buf[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-static struct coop_task_info info_of(const char *name)
-{
-	int i = find_info(name);
-
-	ck_assert_msg(i >= 0, "no task named %s", name);
-	return info_buf[i];
-}
-
-static int state_of(const char *name)
-{
-	int i = find_info(name);
-
-	return i < 0 ? -1 : info_buf[i].state;
-}
+/* coop_context_tasks() lookups by name (test-common.h: a static buffer,
+ * usable from small stacks). */
+#define info_of(name) test_info_of(ctx, name)
+#define state_of(name) test_state_of(ctx, name)
 
 /* Yield until the task named `name` is in `state` (bounded). */
 static void yield_until_state(const char *name, int state)

@@ -61,6 +61,45 @@ static inline int64_t test_late_ns(void)
 	return test_slow_run() ? 2 * COOP_SEC : 200 * COOP_MSEC;
 }
 
+/* The coop_context_tasks() entry of c's task named `name`, or NULL when
+ * it has none (among its first 256 tasks).  The entries live in a static
+ * buffer, valid until the next call: a lookup from a task on a small stack
+ * costs it no room. */
+static inline const struct coop_task_info *test_task_info(const struct coop_context *c,
+                                                          const char *name)
+{
+	static struct coop_task_info buf[256];
+	int n, i;
+
+	for (i = 0; i < 256; i++)
+		buf[i].size = sizeof(buf[i]);
+	n = coop_context_tasks(c, buf, 256);
+	ck_assert_int_ge(n, 0);
+	if (n > 256)
+		n = 256;
+	for (i = 0; i < n; i++)
+		if (strcmp(buf[i].name, name) == 0)
+			return &buf[i];
+	return NULL;
+}
+
+/* The entry of c's task named `name`, which must exist. */
+static inline struct coop_task_info test_info_of(const struct coop_context *c, const char *name)
+{
+	const struct coop_task_info *in = test_task_info(c, name);
+
+	ck_assert_msg(in != NULL, "no task named %s", name);
+	return *in;
+}
+
+/* The COOP_TASK_* state of c's task named `name`, -1 if it has none. */
+static inline int test_state_of(const struct coop_context *c, const char *name)
+{
+	const struct coop_task_info *in = test_task_info(c, name);
+
+	return in ? in->state : -1;
+}
+
 /* Seconds a single test may take before Check reports a timeout. */
 #define TEST_TIMEOUT 60
 

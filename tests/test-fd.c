@@ -161,47 +161,18 @@ static void spawn_anon(void *(*fn)(void *), void *arg)
 	ck_assert_int_eq(coop_spawn(ctx, NULL, fn, arg, NULL), 0);
 }
 
-/* coop_context_tasks() lookups by name. */
-static struct coop_task_info info_buf[256];
-
-static int find_info(const char *name)
-{
-	int n, i;
-
-	for (i = 0; i < 256; i++)
-		info_buf[i].size = sizeof(info_buf[i]);
-	n = coop_context_tasks(ctx, info_buf, 256);
-	ck_assert_int_ge(n, 0);
-	if (n > 256)
-		n = 256;
-	for (i = 0; i < n; i++)
-		if (strcmp(info_buf[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-static struct coop_task_info info_of(const char *name)
-{
-	int i = find_info(name);
-
-	ck_assert_msg(i >= 0, "no task named %s", name);
-	return info_buf[i];
-}
-
-static int state_of(const char *name)
-{
-	int i = find_info(name);
-
-	return i < 0 ? -1 : info_buf[i].state;
-}
+/* coop_context_tasks() lookups by name (test-common.h: a static buffer,
+ * usable from small stacks). */
+#define info_of(name) test_info_of(ctx, name)
+#define state_of(name) test_state_of(ctx, name)
 
 /* Whether the task named `name` is blocked waiting on fd. */
 static int in_fd_wait(const char *name, int fd)
 {
-	int i = find_info(name);
+	const struct coop_task_info *in = test_task_info(ctx, name);
 
-	return i >= 0 && info_buf[i].state == COOP_TASK_BLOCKED && info_buf[i].wait == COOP_WAIT_FD &&
-	       info_buf[i].wait_fd == fd;
+	return in && in->state == COOP_TASK_BLOCKED && in->wait == COOP_WAIT_FD &&
+	       in->wait_fd == fd;
 }
 
 /* An assertion for loops that run many times: Check's own record every
@@ -1381,7 +1352,7 @@ END_TEST
  * refills it. */
 enum { BK_READ_SOCKET, BK_READ_ZERO, BK_WRITE_NULL, BK_WAIT_FILE, BK_WAIT_READY_NOWAIT,
        BK_WAIT_EMPTY_NOWAIT, BK_READ_EMPTY_NOWAIT, BK_MIXED, BK_KINDS };
-static int bk_kind, bk_switched_at[8], bk_nswitched, bk_bad;
+static struct budget_run bk_run;
 static int bk_sv[2], bk_zero, bk_null, bk_file, bk_ready[2], bk_empty[2];
 
 static int bk_call(int kind, int i)
@@ -1408,51 +1379,27 @@ static int bk_call(int kind, int i)
 	}
 }
 
-static void bk_calls(int n)
+/* A wait on an fd that does wait refills the budget. */
+static void bk_refill(void)
 {
-	int i;
+	long before = ticks;
 
-	for (i = 1; i <= n; i++) {
-		long before = ticks;
-
-		if (!bk_call(bk_kind, i))
-			bk_bad++;
-		if (ticks != before && bk_nswitched < 8)
-			bk_switched_at[bk_nswitched++] = i;
-	}
+	ck_assert_int_eq(coop_fd_wait(bk_empty[0], COOP_FD_READ, coop_deadline_in(5 * COOP_MSEC)),
+	                 -ETIMEDOUT);
+	ck_assert_int_gt(ticks, before);
 }
 
 static void *bk_task(void *arg)
 {
-	int phase = (int)(intptr_t)arg;
-	long before;
-
-	ck_assert_int_eq(coop_yield(), 0); /* a full budget */
-	if (phase == 0) {
-		bk_calls(3 * 128 + 5);
-	} else if (phase == 1) {
-		bk_calls(100);
-		ck_assert_int_eq(coop_yield(), 0);
-		bk_calls(128);
-	} else {
-		/* A wait on an fd that does wait refills it. */
-		bk_calls(100);
-		before = ticks;
-		ck_assert_int_eq(coop_fd_wait(bk_empty[0], COOP_FD_READ,
-		                              coop_deadline_in(5 * COOP_MSEC)),
-		                 -ETIMEDOUT);
-		ck_assert_int_gt(ticks, before);
-		bk_calls(128);
-	}
-	ticker_stop = 1;
+	budget_phase(&bk_run, (int)(intptr_t)arg, bk_refill);
 	return NULL;
 }
 
 START_TEST(t_x_5_io_budget_yields_at_128)
 {
 	char path[] = "/tmp/coop-test-fd-XXXXXX";
-	int phase, mode = _i;
-	char big[8192];
+	int kind, phase, mode = _i;
+	char big[8192], what[48];
 
 	ctx_make(mode);
 	mk_socketpair(bk_sv);
@@ -1468,28 +1415,17 @@ START_TEST(t_x_5_io_budget_yields_at_128)
 	mk_pipe(bk_ready);
 	put_byte(bk_ready[1], 'r');
 	mk_pipe(bk_empty);
-	for (bk_kind = 0; bk_kind < BK_KINDS; bk_kind++) {
+	for (kind = 0; kind < BK_KINDS; kind++) {
 		for (phase = 0; phase < 3; phase++) {
 			/* Enough data left for 3 * 128 + 5 reads of 16 bytes. */
 			if (pending(bk_sv[0]) < 4096)
 				ck_assert_int_eq(write(bk_sv[1], big, sizeof(big)), (ssize_t)sizeof(big));
-			bk_nswitched = bk_bad = 0;
+			bk_run = (struct budget_run){.call = bk_call, .kind = kind};
 			spawn_anon(bk_task, (void *)(intptr_t)phase);
 			start_ticker();
 			ck_assert_int_eq(coop_run(ctx), 0);
-			ck_assert_msg(bk_bad == 0, "%s mode, kind %d phase %d: %d wrong results",
-			              mode_name(mode), bk_kind, phase, bk_bad);
-			if (phase == 0) {
-				ck_assert_msg(bk_nswitched == 3, "%s mode, kind %d: %d budget yields",
-				              mode_name(mode), bk_kind, bk_nswitched);
-				ck_assert_int_eq(bk_switched_at[0], 128);
-				ck_assert_int_eq(bk_switched_at[1], 256);
-				ck_assert_int_eq(bk_switched_at[2], 384);
-			} else {
-				ck_assert_msg(bk_nswitched == 1, "%s mode, kind %d phase %d: %d budget yields",
-				              mode_name(mode), bk_kind, phase, bk_nswitched);
-				ck_assert_int_eq(bk_switched_at[0], 128);
-			}
+			snprintf(what, sizeof(what), "%s mode, kind %d", mode_name(mode), kind);
+			budget_check(&bk_run, phase, what);
 		}
 	}
 }

@@ -91,24 +91,11 @@ static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void
 	return t;
 }
 
-/* The coop_context_tasks() entry of the task named `name`. */
+/* The coop_context_tasks() entry of the task named `name` (test-common.h). */
+#define info_of(name) test_info_of(ctx, name)
+
+/* Room for every task's entry, for the tests that look at all of them. */
 static struct coop_task_info info_buf[128];
-
-static struct coop_task_info info_of(const char *name)
-{
-	int n, i;
-
-	for (i = 0; i < 128; i++)
-		info_buf[i].size = sizeof(info_buf[i]);
-	n = coop_context_tasks(ctx, info_buf, 128);
-	ck_assert_int_ge(n, 0);
-	ck_assert_int_le(n, 128);
-	for (i = 0; i < n; i++)
-		if (strcmp(info_buf[i].name, name) == 0)
-			return info_buf[i];
-	ck_abort_msg("no task named %s", name);
-	return info_buf[0];
-}
 
 /* A deadline well in the past, but not below -1 or 0. */
 static int64_t past(void)
@@ -1622,8 +1609,7 @@ END_TEST
 /* The budget: the 128th blocking call in a row that completes without
  * waiting yields (after completing); waiting or yielding refills it. */
 enum { B_SLEEP0, B_SLEEP_NOW, B_JOIN0, B_GROUP0, B_GROUP_EMPTY, B_MIXED, B_KINDS };
-static int b_kind;
-static int b_switched_at[8], b_nswitched, b_bad_rc;
+static struct budget_run b_run;
 static struct coop_task *b_ticker;
 static struct coop_group *b_group, *b_empty;
 
@@ -1648,63 +1634,39 @@ static int b_call(int kind, int i)
 	}
 }
 
-/* n calls; the 1-based positions of those after which the ticker ran. */
-static void b_calls(int n)
+/* A wait refills the budget: the ticker runs meanwhile.  A sleep whose
+ * deadline passed before it began (an emulator or a loaded machine can
+ * stall this task for 5 ms) did not wait: it is tried again, longer, and
+ * the last one waited. */
+static void b_refill(void)
 {
-	int i;
+	long before;
+	int tries = 0;
 
-	for (i = 1; i <= n; i++) {
-		long before = ticks;
-
-		if (!b_call(b_kind, i))
-			b_bad_rc++;
-		if (ticks != before && b_nswitched < 8)
-			b_switched_at[b_nswitched++] = i;
-	}
+	do {
+		before = ticks;
+		ck_assert_int_eq(coop_sleep_until(coop_deadline_in((5 << tries) * COOP_MSEC)), 0);
+	} while (ticks == before && ++tries < 8);
+	ck_assert_int_gt(ticks, before);
 }
 
 static void *b_task(void *arg)
 {
-	int phase = (int)(intptr_t)arg;
-
-	ck_assert_int_eq(coop_yield(), 0); /* a full budget */
-	if (phase == 0) {
-		b_calls(3 * 128 + 5);
-	} else if (phase == 1) {
-		/* A yield refills it. */
-		b_calls(100);
-		ck_assert_int_eq(coop_yield(), 0);
-		b_calls(128);
-	} else {
-		/* So does a wait: the ticker runs meanwhile.  A sleep whose
-		 * deadline passed before it began (an emulator or a loaded
-		 * machine can stall this task for 5 ms) did not wait: it is
-		 * tried again, longer, and the last one waited. */
-		long before;
-		int tries = 0;
-
-		b_calls(100);
-		do {
-			before = ticks;
-			ck_assert_int_eq(coop_sleep_until(coop_deadline_in((5 << tries) * COOP_MSEC)), 0);
-		} while (ticks == before && ++tries < 8);
-		ck_assert_int_gt(ticks, before);
-		b_calls(128);
-	}
-	ticker_stop = 1;
+	budget_phase(&b_run, (int)(intptr_t)arg, b_refill);
 	return NULL;
 }
 
 START_TEST(t_x_5_budget_yields_at_128)
 {
 	struct coop_task_opts o = {.size = sizeof(o)};
-	int phase;
+	char what[32];
+	int kind, phase;
 
-	for (b_kind = 0; b_kind < B_KINDS; b_kind++) {
+	for (kind = 0; kind < B_KINDS; kind++) {
 		for (phase = 0; phase < 3; phase++) {
 			ck_assert_int_eq(coop_group_create(ctx, &b_group), 0);
 			ck_assert_int_eq(coop_group_create(ctx, &b_empty), 0);
-			b_nswitched = b_bad_rc = 0;
+			b_run = (struct budget_run){.call = b_call, .kind = kind};
 			ticks = 0;
 			ticker_stop = 0;
 			ck_assert_int_eq(coop_spawn(ctx, NULL, b_task, (void *)(intptr_t)phase, NULL), 0);
@@ -1714,20 +1676,8 @@ START_TEST(t_x_5_budget_yields_at_128)
 			ck_assert_int_eq(coop_join(b_ticker, NULL), 0);
 			ck_assert_int_eq(coop_group_destroy(b_group), 0);
 			ck_assert_int_eq(coop_group_destroy(b_empty), 0);
-			ck_assert_msg(b_bad_rc == 0, "kind %d phase %d: %d wrong results", b_kind, phase,
-			              b_bad_rc);
-			if (phase == 0) {
-				ck_assert_msg(b_nswitched == 3, "kind %d: %d budget yields", b_kind,
-				              b_nswitched);
-				ck_assert_int_eq(b_switched_at[0], 128);
-				ck_assert_int_eq(b_switched_at[1], 256);
-				ck_assert_int_eq(b_switched_at[2], 384);
-			} else {
-				/* 100 calls, refill, then the 128th of the second run. */
-				ck_assert_msg(b_nswitched == 1, "kind %d phase %d: %d budget yields",
-				              b_kind, phase, b_nswitched);
-				ck_assert_int_eq(b_switched_at[0], 128);
-			}
+			snprintf(what, sizeof(what), "kind %d", kind);
+			budget_check(&b_run, phase, what);
 		}
 	}
 }
