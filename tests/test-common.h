@@ -74,7 +74,11 @@ static inline const struct coop_task_info *test_task_info(const struct coop_cont
 	for (i = 0; i < 256; i++)
 		buf[i].size = sizeof(buf[i]);
 	n = coop_context_tasks(c, buf, 256);
-	ck_assert_int_ge(n, 0);
+	/* Not a Check assertion: this runs on small task stacks (T-X-6),
+	 * where a variadic call's frame is too much on some targets; an
+	 * abort fails the test all the same. */
+	if (n < 0)
+		abort();
 	if (n > 256)
 		n = 256;
 	for (i = 0; i < n; i++)
