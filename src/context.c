@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "object.h"
 #include "poller.h"
 #include "timer.h"
 #include "wait.h"
@@ -46,6 +47,8 @@ COOP_EXPORT int coop_context_create(struct coop_context **out, const struct coop
 	LIST_INIT(&ctx->tasks);
 	LIST_INIT(&ctx->pools);
 	TAILQ_INIT(&ctx->idle_pools);
+	LIST_INIT(&ctx->objects);
+	LIST_INIT(&ctx->selblocks);
 	ctx->stack_size = (o.stack_size + 15) & ~(size_t)15;
 	ctx->flags = o.flags;
 	ctx->next_id = 1;
@@ -66,6 +69,10 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	ctx->rq = NULL;
 	while ((t = LIST_FIRST(&ctx->tasks)))
 		coop__task_free(t);
+	/* Their wait records gone from every queue, the objects are left
+	 * to be destroyed (object.h). */
+	coop__obj_orphan_all(ctx);
+	coop__selblocks_free(ctx);
 	coop__stack_destroy(ctx);
 	coop__poll_destroy(ctx);
 	free(ctx->timers);

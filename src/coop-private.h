@@ -63,8 +63,10 @@ enum coop__state {
 	COOP__NEW,     /* on the run queue, never run: its frame is a fresh one */
 };
 
+struct coop__obj;
 struct coop__pool;
 struct coop__poll;
+struct coop__selblock;
 struct coop__waiter;
 
 /* A queue of wait records (wait.h): the tasks waiting on one thing, in the
@@ -87,6 +89,7 @@ struct coop_task {
 	bool guarded;                     /* a guard page lies below stack_lo */
 	unsigned char wait_events;        /* while BLOCKED in an fd wait: its COOP_FD_READ/WRITE
 	                                   * (cold, but this line has room for it) */
+	unsigned int locks;               /* mutexes it owns (sync.c; tested as it ends) */
 	struct coop__arch_eh eh;          /* its C++ exception state while not running
 	                                   * (under COOP__HOOK_CXX only: src/cxx.h) */
 	void *(*fn)(void *);              /* the task's function */
@@ -123,6 +126,8 @@ struct coop_task {
 TAILQ_HEAD(coop__taskq, coop_task);
 LIST_HEAD(coop__tasklist, coop_task);
 LIST_HEAD(coop__poollist, coop__pool);
+LIST_HEAD(coop__objlist, coop__obj);
+LIST_HEAD(coop__selblocks, coop__selblock);
 TAILQ_HEAD(coop__poolq, coop__pool);
 
 struct coop_context {
@@ -153,6 +158,8 @@ struct coop_context {
 	int event_interval;               /* switches between event checks (R7) */
 	unsigned fd_waiting;              /* tasks blocked in an fd wait (poller.h) */
 	struct coop__poll *poll;          /* the kernel side, NULL until needed (R10) */
+	struct coop__objlist objects;     /* its groups, channels, locks... (object.h) */
+	struct coop__selblocks selblocks; /* wait records of selects over more than 8 ops (chan.c) */
 };
 
 /* What a thread running a context keeps, in one thread-local block: the
@@ -203,15 +210,32 @@ const char *coop__wait_call(const struct coop_task *t);
  * hold `size`, -E2BIG when it has nonzero bytes we don't know. */
 int coop__opts_copy(void *ours, size_t ours_size, const void *theirs);
 
+/* What every object a context owns begins with (object.h). */
+struct coop__obj {
+	struct coop_context *ctx;       /* its context; NULL once that is destroyed */
+	LIST_ENTRY(coop__obj) link;     /* the context's objects */
+	unsigned char type;             /* COOP__OBJ_* */
+};
+
 /* A task group (group.c): its members are the tasks spawned into it that
  * have not ended. */
 struct coop_group {
-	struct coop_context *ctx;       /* the context it was created in */
+	struct coop__obj obj;           /* first: its context */
 	struct coop__taskq members;     /* through task->group_link, in spawn order */
 	size_t nmembers;
 	struct coop__waitq waiters;     /* tasks in coop_group_wait */
 	bool cancelled;                 /* coop_group_cancel was called */
 };
+
+/* sync.c: task t ends owning a mutex: one line naming both, abort. */
+__attribute__((noreturn, cold)) void coop__die_locked(const struct coop_task *t);
+
+/* chan.c: free the context's blocks of select wait records (its tasks
+ * freed); a test's switch that makes the next block's allocation fail. */
+void coop__selblocks_free(struct coop_context *ctx);
+extern bool coop__selblock_fail;
+/* chan.c: "coop_chan_send" or "coop_chan_recv", for task t BLOCKED in one. */
+const char *coop__chan_wait_call(const struct coop_task *t);
 
 /* task.c: free a task handle and its stack (the task is not running). */
 void coop__task_free(struct coop_task *t);

@@ -35,6 +35,16 @@ const char *coop__wait_call(const struct coop_task *t)
 		return "coop_sleep_until";
 	case COOP_WAIT_FD:
 		return "coop_fd_wait";
+	case COOP_WAIT_CHAN:
+		return coop__chan_wait_call(t);
+	case COOP_WAIT_SELECT:
+		return "coop_chan_select";
+	case COOP_WAIT_MUTEX:
+		return "coop_mutex_lock";
+	case COOP_WAIT_COND:
+		return "coop_cond_wait";
+	case COOP_WAIT_SEM:
+		return "coop_sem_acquire";
 	case COOP_WAIT_GROUP:
 		return "coop_group_wait";
 	default:

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 
+#include "object.h"
 #include "wait.h"
 
 COOP_EXPORT int coop_group_create(struct coop_context *ctx, struct coop_group **out)
@@ -17,14 +18,14 @@ COOP_EXPORT int coop_group_create(struct coop_context *ctx, struct coop_group **
 
 	if (!out)
 		return -EINVAL;
-	if (!ctx && !(ctx = coop__running))
+	if (!(ctx = coop__obj_context(ctx)))
 		return -EPERM;
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		errno = saved;
 		return -ENOMEM;
 	}
-	g->ctx = ctx;
+	coop__obj_init(&g->obj, ctx, COOP__OBJ_GROUP);
 	TAILQ_INIT(&g->members);
 	TAILQ_INIT(&g->waiters);
 	*out = g;
@@ -35,8 +36,10 @@ COOP_EXPORT int coop_group_destroy(struct coop_group *group)
 {
 	if (!group)
 		return -EINVAL;
+	/* An orphan's members and waiters went with its context. */
 	if (group->nmembers || !TAILQ_EMPTY(&group->waiters))
 		return -EBUSY;
+	coop__obj_fini(&group->obj);
 	free(group);
 	return 0;
 }
@@ -77,12 +80,12 @@ static void group_cancel(struct coop_group *g)
 COOP_EXPORT int coop_group_cancel(struct coop_group *group)
 {
 	struct coop_task *self = coop__self;
+	int rc;
 
 	if (!group)
 		return -EINVAL;
-	if (self && self->ctx != group->ctx)
-		return -EXDEV;
-	coop__check_thread(group->ctx, "coop_group_cancel");
+	if ((rc = coop__obj_check(&group->obj, self, "coop_group_cancel")) < 0)
+		return rc;
 	group_cancel(group);
 	return 0;
 }
@@ -95,11 +98,10 @@ COOP_EXPORT int coop_group_wait(struct coop_group *group, int64_t deadline)
 
 	if (!group || deadline < COOP_FOREVER)
 		return -EINVAL;
-	if (self && self->ctx != group->ctx)
-		return -EXDEV;
+	if ((rc = coop__obj_check(&group->obj, self, "coop_group_wait")) < 0)
+		return rc;
 	if (self && self->group == group)
 		return -EDEADLK; /* it would wait for itself */
-	coop__check_thread(group->ctx, "coop_group_wait");
 	if (!self)
 		return group->nmembers ? -EAGAIN : 0;
 	/* The one blocking call that does not fail at entry when cancelled

@@ -43,6 +43,7 @@ static inline int spawn_init(struct coop_context *ctx, struct coop_task *t,
 	t->cancel = 0;
 	t->budget_used = 0;
 	t->budget_mark = 0;
+	t->locks = 0;
 	t->deadline = COOP_FOREVER;
 	TAILQ_INIT(&t->joiners);
 	t->group = NULL;
@@ -75,7 +76,7 @@ static __attribute__((noinline)) int spawn_opts(struct coop_context *ctx, struct
 		return rc;
 	if (o.stack_size && (rc = coop__stack_size_check(o.stack_size)) < 0)
 		return rc;
-	if (o.group && o.group->ctx != ctx)
+	if (o.group && o.group->obj.ctx != ctx)
 		return -EXDEV;
 	if (o.stack)
 		rc = coop__stack_user_task(o.stack, o.stack_size, &t);
@@ -167,6 +168,8 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 
 	if (COOP_UNLIKELY(self->canary))
 		coop__stack_check("coop_exit", self);
+	if (COOP_UNLIKELY(self->locks))
+		coop__die_locked(self);
 	self->result = result;
 	self->state = COOP__DONE;
 	ctx->live--;

@@ -29,6 +29,10 @@ struct coop__waiter {
 	TAILQ_ENTRY(coop__waiter) link;
 	struct coop__waitq *q;  /* the queue to wait in; NULL once taken out */
 	struct coop_task *task; /* the waiting task */
+	void *data;             /* the call's: a channel op's element, a cond wait's mutex */
+	int index;              /* a select's op index: what its wait returns when this
+	                         * record is the one completed (0 for every other wait) */
+	int status;             /* a channel op's outcome, set by the task completing it */
 };
 
 /* task->cancel */

@@ -41,6 +41,12 @@ struct coop_task;
 /* A task group (coop_group_create(3)): tasks spawned into it can be waited
  * for and cancelled together.  (coop 1.1) */
 struct coop_group;
+/* Synchronization between the tasks of one context (coop_chan_create(3),
+ * coop_mutex_create(3), coop_cond_create(3), coop_sem_create(3)).  (coop 1.1) */
+struct coop_chan;
+struct coop_mutex;
+struct coop_cond;
+struct coop_sem;
 /* A pool of threads for blocking calls (a later part of coop 1.1; for now
  * coop_context_opts.pool must be NULL). */
 struct coop_pool;
@@ -124,14 +130,20 @@ enum coop_task_state {
 #define COOP_TASK_INFO_GUARDED 0x4u    /* a guard page lies below its stack */
 #define COOP_TASK_INFO_CANCELLED 0x8u  /* a cancellation was requested (coop 1.1) */
 #define COOP_TASK_INFO_SHIELDED 0x10u  /* its shield is up (coop 1.1) */
-/* coop_task_info.wait: what a BLOCKED task waits in (coop 1.1).  Later
- * parts of 1.1 add the kinds after COOP_WAIT_GROUP. */
+/* coop_task_info.wait: what a BLOCKED task waits in (coop 1.1).  A later
+ * part of 1.1 adds the kinds after COOP_WAIT_GROUP. */
 enum coop_wait {
-	COOP_WAIT_NONE = 0,  /* not blocked */
-	COOP_WAIT_JOIN = 1,  /* coop_join_until(): wait_object is the task */
-	COOP_WAIT_SLEEP = 2, /* coop_sleep_until() */
-	COOP_WAIT_FD = 3,    /* coop_fd_wait() and the I/O calls: wait_fd is the fd */
-	COOP_WAIT_GROUP = 9  /* coop_group_wait(): wait_object is the group */
+	COOP_WAIT_NONE = 0,   /* not blocked */
+	COOP_WAIT_JOIN = 1,   /* coop_join_until(): wait_object is the task */
+	COOP_WAIT_SLEEP = 2,  /* coop_sleep_until() */
+	COOP_WAIT_FD = 3,     /* coop_fd_wait() and the I/O calls: wait_fd is the fd */
+	COOP_WAIT_CHAN = 4,   /* coop_chan_send(), coop_chan_recv(): wait_object is the channel */
+	COOP_WAIT_SELECT = 5, /* coop_chan_select() (wait_object NULL) */
+	COOP_WAIT_MUTEX = 6,  /* coop_mutex_lock(), or a signalled coop_cond_wait() owning
+	                       * its mutex again: wait_object is the mutex */
+	COOP_WAIT_COND = 7,   /* coop_cond_wait(): wait_object is the condition variable */
+	COOP_WAIT_SEM = 8,    /* coop_sem_acquire(): wait_object is the semaphore */
+	COOP_WAIT_GROUP = 9   /* coop_group_wait(): wait_object is the group */
 };
 /* coop_task_info.stack_used when it cannot be measured. */
 #define COOP_STACK_USED_UNKNOWN ((size_t)-1)
@@ -151,7 +163,7 @@ struct coop_task_info {
 	int wait;                          /* COOP_WAIT_*: what a BLOCKED task waits in */
 	int wait_fd;                       /* the fd of an fd wait; -1 otherwise */
 	int64_t wait_deadline;             /* effective deadline of the wait; COOP_FOREVER: none */
-	const void *wait_object;           /* the task or group waited on, or NULL */
+	const void *wait_object;           /* the task, group, channel... waited on, or NULL */
 };
 
 /* Describe up to n of the context's tasks, in spawn order, into buf; returns
@@ -228,6 +240,48 @@ ssize_t coop_write(int fd, const void *buf, size_t n, int64_t deadline);
 int coop_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags, int64_t deadline);
 /* connect(2) on a non-blocking socket, waiting for the outcome: 0 or a negative errno. */
 int coop_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline);
+
+/* ---- coop 1.1: channels (coop_chan_create(3), coop_chan_select(3)) ----
+ * Every object below belongs to the context it was created in (ctx NULL:
+ * the one running on the calling thread) and is destroyed explicitly. */
+#define COOP_CHAN_SEND 1
+#define COOP_CHAN_RECV 2
+/* One operation of coop_chan_select(). */
+struct coop_chan_op {
+	size_t size;            /* sizeof(struct coop_chan_op); the same in every entry */
+	struct coop_chan *chan; /* NULL: this op never becomes ready */
+	void *elem;             /* SEND: the element to copy out; RECV: where to copy it (NULL: drop) */
+	int op;                 /* COOP_CHAN_SEND or COOP_CHAN_RECV */
+	int status;             /* out, the chosen op only: 0, or -EPIPE (channel closed) */
+};
+/* A channel of elements of elem_size bytes (0: signals only), buffering
+ * up to capacity of them (0: each send meets a receive). */
+int coop_chan_create(struct coop_context *ctx, struct coop_chan **out, size_t elem_size,
+                     size_t capacity);
+int coop_chan_destroy(struct coop_chan *chan);
+int coop_chan_send(struct coop_chan *chan, const void *elem, int64_t deadline);
+int coop_chan_recv(struct coop_chan *chan, void *elem, int64_t deadline);
+/* Refuse further sends; receivers get what was sent, then -EPIPE. */
+int coop_chan_close(struct coop_chan *chan);
+/* Perform the first op (in array order) that can complete; returns its index. */
+int coop_chan_select(struct coop_chan_op *ops, size_t n, int64_t deadline);
+
+/* ---- coop 1.1: mutex, condition variable, semaphore (coop_mutex_create(3),
+ * coop_cond_create(3), coop_sem_create(3)): FIFO hand-off, no barging ---- */
+int coop_mutex_create(struct coop_context *ctx, struct coop_mutex **out);
+int coop_mutex_destroy(struct coop_mutex *mutex);
+int coop_mutex_lock(struct coop_mutex *mutex, int64_t deadline);
+int coop_mutex_unlock(struct coop_mutex *mutex);
+int coop_cond_create(struct coop_context *ctx, struct coop_cond **out);
+int coop_cond_destroy(struct coop_cond *cond);
+/* Release mutex, wait for a signal, own mutex again (on every return). */
+int coop_cond_wait(struct coop_cond *cond, struct coop_mutex *mutex, int64_t deadline);
+int coop_cond_signal(struct coop_cond *cond);
+int coop_cond_broadcast(struct coop_cond *cond);
+int coop_sem_create(struct coop_context *ctx, struct coop_sem **out, unsigned int value);
+int coop_sem_destroy(struct coop_sem *sem);
+int coop_sem_acquire(struct coop_sem *sem, int64_t deadline);
+int coop_sem_release(struct coop_sem *sem);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,79 @@
+/*
+ * object.h: what the objects a context owns (groups, channels, mutexes,
+ * condition variables, semaphores) have in common (R5, §4.3).
+ *
+ * Each is a heap object behind an opaque pointer, bound to the context
+ * it was created in and listed there.  Destroying the context never frees
+ * them (the application owns them, as it owns fds): it empties their
+ * wait queues (by freeing the blocked tasks) and orphans them, after
+ * which the only call that works on them is their destroy, which then
+ * succeeds whatever state they were left in (a mutex its task still
+ * owned, a channel with elements in it).  Any other call on an orphan is
+ * -EXDEV, as for an object of another context: its context is gone.
+ */
+#ifndef COOP_OBJECT_H
+#define COOP_OBJECT_H
+
+#include <errno.h>
+
+#include "coop-private.h"
+
+/* coop__obj.type */
+enum {
+	COOP__OBJ_GROUP = 1,
+	COOP__OBJ_CHAN,
+	COOP__OBJ_MUTEX,
+	COOP__OBJ_COND,
+	COOP__OBJ_SEM,
+};
+
+/* The context a creation call with `ctx` binds its object to: ctx, or
+ * the context running on this thread (R5); NULL when there is none. */
+static inline struct coop_context *coop__obj_context(struct coop_context *ctx)
+{
+	return ctx ? ctx : coop__running;
+}
+
+/* Bind new object `o` to `ctx`. */
+static inline void coop__obj_init(struct coop__obj *o, struct coop_context *ctx, int type)
+{
+	o->ctx = ctx;
+	o->type = (unsigned char)type;
+	LIST_INSERT_HEAD(&ctx->objects, o, link);
+}
+
+/* Unbind `o` before it is freed (an orphan is no longer listed). */
+static inline void coop__obj_fini(struct coop__obj *o)
+{
+	if (o->ctx)
+		LIST_REMOVE(o, link);
+}
+
+/* The checks every call on object `o` makes before anything else of its
+ * own (A7.1's order): 0 when `self` (the running task, or NULL outside
+ * one) may use it, -EXDEV when it belongs to another context or to none
+ * any more.  From outside a task, a context running on another thread
+ * aborts naming `call` (R9). */
+static inline __attribute__((always_inline)) int
+coop__obj_check(const struct coop__obj *o, const struct coop_task *self, const char *call)
+{
+	if (COOP_LIKELY(self != NULL))
+		return COOP_LIKELY(self->ctx == o->ctx) ? 0 : -EXDEV;
+	if (!o->ctx)
+		return -EXDEV;
+	coop__check_thread(o->ctx, call);
+	return 0;
+}
+
+/* coop_context_destroy, its tasks freed: orphan every object it owns. */
+static inline void coop__obj_orphan_all(struct coop_context *ctx)
+{
+	struct coop__obj *o;
+
+	while ((o = LIST_FIRST(&ctx->objects))) {
+		LIST_REMOVE(o, link);
+		o->ctx = NULL;
+	}
+}
+
+#endif /* COOP_OBJECT_H */
