@@ -72,9 +72,19 @@ STATE_NAMES = {
 WAIT_JOIN = 1   # COOP_WAIT_JOIN: coop_join, coop_join_until; wait_obj the task
 WAIT_SLEEP = 2  # COOP_WAIT_SLEEP: coop_sleep_until; no wait_obj
 WAIT_FD = 3     # COOP_WAIT_FD: coop_fd_wait (also inside coop_read...); wait_fd the fd
+WAIT_CHAN = 4   # COOP_WAIT_CHAN: coop_chan_send or coop_chan_recv; wait_obj the channel
+WAIT_SELECT = 5  # COOP_WAIT_SELECT: coop_chan_select; nwaits channel ops
+WAIT_MUTEX = 6  # COOP_WAIT_MUTEX: coop_mutex_lock (or a signalled coop_cond_wait); the mutex
+WAIT_COND = 7   # COOP_WAIT_COND: coop_cond_wait; the condition variable
+WAIT_SEM = 8    # COOP_WAIT_SEM: coop_sem_acquire; the semaphore
 WAIT_GROUP = 9  # COOP_WAIT_GROUP: coop_group_wait; wait_obj the group
 WAIT_CALLS = {WAIT_JOIN: "coop_join", WAIT_SLEEP: "coop_sleep_until", WAIT_FD: "coop_fd_wait",
-              WAIT_GROUP: "coop_group_wait"}
+              WAIT_CHAN: "coop_chan_send/recv", WAIT_SELECT: "coop_chan_select",
+              WAIT_MUTEX: "coop_mutex_lock", WAIT_COND: "coop_cond_wait",
+              WAIT_SEM: "coop_sem_acquire", WAIT_GROUP: "coop_group_wait"}
+# What the Wait column calls the object of each kind.
+WAIT_OBJECTS = {WAIT_GROUP: "group", WAIT_CHAN: "chan", WAIT_MUTEX: "mutex", WAIT_COND: "cond",
+                WAIT_SEM: "sem"}
 
 # task->cancel (src/wait.h)
 CANCEL_PENDING = 0x1
@@ -361,6 +371,8 @@ def _blocked(task):
 def _wait_call(task):
     """The public call a BLOCKED task is blocked in."""
     kind = int(task["wait_kind"])
+    if kind == WAIT_CHAN:
+        return _chan_call(task)
     if kind in WAIT_CALLS:
         return WAIT_CALLS[kind]
     try:  # a kind newer than this script: its enumerator
@@ -370,6 +382,21 @@ def _wait_call(task):
     except (gdb.error, TypeError):
         pass
     return "(wait kind %d)" % kind
+
+
+def _chan_call(task):
+    """coop_chan_send or coop_chan_recv: which queue of the channel the
+    task's wait record is in (src/chan.c)."""
+    try:
+        chan = task["wait_obj"].cast(_lookup_type("struct coop_chan").pointer())
+        q = int(task["waits"]["q"])
+        if q == int(chan["senders"].address):
+            return "coop_chan_send"
+        if q == int(chan["receivers"].address):
+            return "coop_chan_recv"
+    except (gdb.error, gdb.MemoryError):
+        pass
+    return WAIT_CALLS[WAIT_CHAN]
 
 
 def _wait(task, now):
@@ -385,8 +412,10 @@ def _wait(task, now):
                 parts.append("task %d" % int(task["wait_obj"].cast(ptr)["id"]))
             except gdb.MemoryError:
                 parts.append("task 0x%x" % obj)
-        elif kind == WAIT_GROUP and obj:
-            parts.append("group 0x%x" % obj)
+        elif kind in WAIT_OBJECTS and obj:
+            parts.append("%s 0x%x" % (WAIT_OBJECTS[kind], obj))
+        elif kind == WAIT_SELECT:
+            parts.append("select of %d" % int(task["nwaits"]))
         elif kind == WAIT_FD and "wait_fd" in _fields("struct coop_task"):
             events = int(task["wait_events"])
             what = "+".join(n for bit, n in ((1, "read"), (2, "write")) if events & bit)
@@ -529,9 +558,13 @@ of $coop_context when that is set, one line each:
   Stack  its usable stack size
   Name   its name
   Wait   for a BLOCKED task, what it waits for: `task ID' (coop_join),
-         `group ADDRESS' (coop_group_wait) or `fd N read', `fd N write',
+         `group ADDRESS' (coop_group_wait), `fd N read', `fd N write',
          `fd N read+write' (coop_fd_wait, also inside coop_read and the
-         other I/O calls); then when its wait ends at the
+         other I/O calls), `chan ADDRESS' (coop_chan_send or
+         coop_chan_recv), `select of N' (coop_chan_select over N
+         channels), `mutex ADDRESS' (coop_mutex_lock, or a signalled
+         coop_cond_wait owning its mutex again), `cond ADDRESS'
+         (coop_cond_wait), `sem ADDRESS' (coop_sem_acquire); then when its wait ends at the
          latest (the call's own deadline or the task's ambient one,
          whichever is earlier): `in 1.500s', `overdue 2.000ms' (passed,
          the task not yet woken), `forever' (a sleep with no deadline;
@@ -542,7 +575,8 @@ of $coop_context when that is set, one line each:
          requested) and `shielded' (its shield is up).
   Where  for a BLOCKED task, the call it is blocked in (coop_join, which
          coop_join_until is too, coop_sleep_until, coop_group_wait,
-         coop_fd_wait); for
+         coop_fd_wait, coop_chan_send, coop_chan_recv, coop_chan_select,
+         coop_mutex_lock, coop_cond_wait, coop_sem_acquire); for
          a suspended READY one, the innermost function outside libcoop it
          resumes in (the caller of coop_yield or of the call it was woken
          from; not with the ucontext backend); `(not started) FUNCTION',
@@ -653,7 +687,8 @@ Prints the backtrace of task ID (see `coop tasks`) of the context the
 selected thread is running (or of $coop_context), from where it
 suspended itself: in coop_yield, in a blocking call (coop_join,
 coop_join_until, coop_sleep_until, coop_group_wait, coop_fd_wait and the
-I/O calls: its innermost frames are the library's wait path), or before its first run.
+I/O calls, the channel and lock calls: its innermost frames are the
+library's wait path), or before its first run.
 BT-ARGS are passed on to `backtrace` (e.g. `full`, `-5`).  Works on a live
 process and on a core file; needs libcoop's debug information and the
 x86-64 assembly backend."""

@@ -20,14 +20,18 @@
  *  10 "reader"    BLOCKED  in coop_read() (its coop_fd_wait) on
  *                          gdb_target_pipe[0], the empty read end of a
  *                          non-blocking pipe, 4000 s ahead
- *  11 "newborn"   READY    spawned by the stopper, not started yet
+ *  11 "sender"    BLOCKED  in coop_chan_send() on gdb_target_chan, a
+ *                          rendezvous channel nobody receives from yet
+ *  12 "locker"    BLOCKED  in coop_mutex_lock() on gdb_target_mutex, which
+ *                          the stopper owns
+ *  13 "newborn"   READY    spawned by the stopper, not started yet
  *
- * The stopper spawns 6 to 11, so that the 5 spawned by main() are all
- * there is before coop_run, and lets 6 to 10 block before it stops (the
+ * The stopper spawns 6 to 13, so that the 5 spawned by main() are all
+ * there is before coop_run, and lets 6 to 12 block before it stops (the
  * newborn comes last: any yield after its spawn would start it).  After
  * the breakpoint everything runs to its end (the stopper cancels the
- * napper, which ends the other waits, and writes the byte the reader
- * waits for) and the program exits with 0, so the test can also just let
+ * napper, which ends the other waits, writes the byte the reader
+ * waits for, receives the sender's value and unlocks the mutex) and the program exits with 0, so the test can also just let
  * it finish.  With GDB_TARGET_ABORT set in its environment it aborts
  * there instead, for a core file.
  */
@@ -44,8 +48,10 @@ static volatile int stopped; /* gdb_target_stop() has returned */
 struct coop_context *gdb_target_ctx; /* for `set $coop_context = gdb_target_ctx` */
 struct coop_group *gdb_target_group; /* the napper's group, the grouper waits on */
 int gdb_target_pipe[2] = {-1, -1}; /* the reader's pipe: the test prints its fd */
+struct coop_chan *gdb_target_chan;   /* the sender's channel */
+struct coop_mutex *gdb_target_mutex; /* the locker's mutex, the stopper's own */
 static struct coop_task *spinner, *napper;
-static volatile int blocking; /* tasks 6 to 10 about to block (a wait blocks at once) */
+static volatile int blocking; /* tasks 6 to 12 about to block (a wait blocks at once) */
 
 /* The breakpoint.  noinline and an asm barrier: it must stay a frame. */
 __attribute__((noinline)) void gdb_target_stop(void);
@@ -150,6 +156,25 @@ __attribute__((noinline)) static void *reader_main(void *arg)
 	return arg;
 }
 
+/* In coop_chan_send until the stopper receives its value. */
+__attribute__((noinline)) static void *sender_main(void *arg)
+{
+	int v = 42;
+
+	blocking++;
+	check(coop_chan_send(gdb_target_chan, &v, COOP_FOREVER), "coop_chan_send");
+	return arg;
+}
+
+/* In coop_mutex_lock until the stopper unlocks. */
+__attribute__((noinline)) static void *locker_main(void *arg)
+{
+	blocking++;
+	check(coop_mutex_lock(gdb_target_mutex, COOP_FOREVER), "coop_mutex_lock");
+	check(coop_mutex_unlock(gdb_target_mutex), "coop_mutex_unlock");
+	return arg;
+}
+
 static void *quitter_main(void *arg)
 {
 	return arg;
@@ -174,17 +199,23 @@ static void *stopper_main(void *arg)
 {
 	struct coop_context *ctx = *(struct coop_context **)arg;
 	struct coop_task_opts o = {.size = sizeof(o), .name = "newborn"};
-	struct coop_task *grouper, *stubborn, *dozer, *reader;
+	struct coop_task *grouper, *stubborn, *dozer, *reader, *sender, *locker;
+	int v = 0;
 
 	if (pipe2(gdb_target_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		check(-errno, "pipe2");
+	check(coop_chan_create(NULL, &gdb_target_chan, sizeof(int), 0), "coop_chan_create");
+	check(coop_mutex_create(NULL, &gdb_target_mutex), "coop_mutex_create");
+	check(coop_mutex_lock(gdb_target_mutex, COOP_FOREVER), "coop_mutex_lock");
 	napper = spawn(ctx, napper_main, "napper", gdb_target_group);
 	grouper = spawn(ctx, grouper_main, "grouper", NULL);
 	stubborn = spawn(ctx, stubborn_main, "stubborn", NULL);
 	dozer = spawn(ctx, dozer_main, "dozer", NULL);
 	reader = spawn(ctx, reader_main, "reader", NULL);
+	sender = spawn(ctx, sender_main, "sender", NULL);
+	locker = spawn(ctx, locker_main, "locker", NULL);
 	check(coop_cancel(stubborn), "coop_cancel");
-	while (blocking < 5)
+	while (blocking < 7)
 		check(coop_yield(), "coop_yield");
 	check(coop_cancel(dozer), "coop_cancel");
 	check(coop_spawn(ctx, NULL, newborn_main, NULL, &o), "coop_spawn");
@@ -197,6 +228,14 @@ static void *stopper_main(void *arg)
 	if (write(gdb_target_pipe[1], "x", 1) != 1)
 		check(-errno, "write");
 	check(coop_join(reader, NULL), "coop_join");
+	check(coop_chan_recv(gdb_target_chan, &v, COOP_FOREVER), "coop_chan_recv");
+	if (v != 42)
+		check(-1, "coop_chan_recv (not the sender's value)");
+	check(coop_mutex_unlock(gdb_target_mutex), "coop_mutex_unlock");
+	check(coop_join(sender, NULL), "coop_join");
+	check(coop_join(locker, NULL), "coop_join");
+	check(coop_chan_destroy(gdb_target_chan), "coop_chan_destroy");
+	check(coop_mutex_destroy(gdb_target_mutex), "coop_mutex_destroy");
 	/* The reader waited on the read end: closed through coop, which
 	 * drops its registration. */
 	check(coop_fd_close(gdb_target_pipe[0]), "coop_fd_close");

@@ -111,9 +111,9 @@ check_deadlines() { # label part
 check_transcript() { # label file
 	local label=$1 file=$2 part
 	part=$tmp/part
-	local group fd in6 in7 in8 in10
+	local group fd chan mutex in6 in7 in8 in10
 	section "$file" tasks >"$part"
-	expect "$label: coop tasks lists 11 tasks" "$part" 'context 0x[0-9a-f]+: 11 tasks'
+	expect "$label: coop tasks lists 13 tasks" "$part" 'context 0x[0-9a-f]+: 13 tasks'
 	expect "$label: task 1 READY sleeper" "$part" '^ +1 +READY +[0-9]+ +"sleeper"'
 	expect "$label: task 2 BLOCKED waiter" "$part" '^ +2 +BLOCKED +[0-9]+ +"waiter"'
 	expect "$label: task 3 READY spinner" "$part" '^ +3 +READY +[0-9]+ +"spinner"'
@@ -124,7 +124,9 @@ check_transcript() { # label file
 	expect "$label: task 8 BLOCKED stubborn" "$part" '^ +8 +BLOCKED +[0-9]+ +"stubborn"'
 	expect "$label: task 9 READY dozer" "$part" '^ +9 +READY +[0-9]+ +"dozer"'
 	expect "$label: task 10 BLOCKED reader" "$part" '^ +10 +BLOCKED +[0-9]+ +"reader"'
-	expect "$label: task 11 READY newborn" "$part" '^ +11 +READY +[0-9]+ +"newborn"'
+	expect "$label: task 11 BLOCKED sender" "$part" '^ +11 +BLOCKED +[0-9]+ +"sender"'
+	expect "$label: task 12 BLOCKED locker" "$part" '^ +12 +BLOCKED +[0-9]+ +"locker"'
+	expect "$label: task 13 READY newborn" "$part" '^ +13 +READY +[0-9]+ +"newborn"'
 
 	# What the blocked tasks wait for, and until when (every backend):
 	# the time left live, the absolute deadline from a core file (no
@@ -135,10 +137,15 @@ check_transcript() { # label file
 	section "$file" fd >"$part.fd"
 	expect "$label: gdb prints the reader's fd" "$part.fd" '^fd=[0-9]+$'
 	fd=$(sed -n 's/^fd=//p' "$part.fd")
+	section "$file" objects >"$part.objects"
+	expect "$label: gdb prints the channel's address" "$part.objects" '^chan=0x[0-9a-f]+$'
+	expect "$label: gdb prints the mutex's address" "$part.objects" '^mutex=0x[0-9a-f]+$'
+	chan=$(sed -n 's/^chan=//p' "$part.objects")
+	mutex=$(sed -n 's/^mutex=//p' "$part.objects")
 	if [ "$label" = core ]; then
 		in6='until [0-9]+\.[0-9]{3}s' in7=$in6 in8=$in6 in10=$in6
 		expect "$label: the listing says its deadlines are absolute" "$part" \
-			'11 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
+			'13 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
 	else
 		in6='in 9[0-9]{2}\.[0-9]{3}s' in7='in 29[0-9]{2}\.[0-9]{3}s' in8='in 19[0-9]{2}\.[0-9]{3}s'
 		in10='in 39[0-9]{2}\.[0-9]{3}s'
@@ -157,10 +164,14 @@ check_transcript() { # label file
 	expect "$label: task 10 is in coop_fd_wait (under coop_read) to read its fd, deadline ~4000 s ahead" \
 		"$part" \
 		"\"reader\" +fd ${fd:-[0-9]+} read, ${in10} +coop_fd_wait\$"
+	expect "$label: task 11 is in coop_chan_send on the channel, no deadline" "$part" \
+		"\"sender\" +chan ${chan:-0x[0-9a-f]+} +coop_chan_send\$"
+	expect "$label: task 12 is in coop_mutex_lock on the mutex, no deadline" "$part" \
+		"\"locker\" +mutex ${mutex:-0x[0-9a-f]+} +coop_mutex_lock\$"
 	check_deadlines "$label" "$part"
 	expect "$label: task 9, woken, is only cancelled" "$part" '"dozer" +cancelled( |$)'
 	refuse "$label: no flags on the others" "$part" \
-		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|reader|newborn)".*(cancelled|shielded)'
+		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|reader|sender|locker|newborn)".*(cancelled|shielded)'
 	if [ "$backend" != asm ]; then
 		section "$file" bt1 >"$part"
 		expect "$label: coop bt says the $backend backend is not supported" "$part" \
@@ -177,7 +188,7 @@ check_transcript() { # label file
 	expect "$label: task 3 resumes in spinner_main" "$part" "\"spinner\" +(${lib}spinner_main)\$"
 	expect "$label: task 9 (woken in the library's wait path) resumes in dozer_main" "$part" \
 		'"dozer" +cancelled +dozer_main$'
-	expect "$label: task 11 has not started" "$part" '"newborn" +\(not started\) newborn_main'
+	expect "$label: task 13 has not started" "$part" '"newborn" +\(not started\) newborn_main'
 
 	section "$file" bt1 >"$part"
 	sed -n '/^task 1 /{n;p;}' "$part" >"$part.first"
@@ -232,16 +243,22 @@ check_transcript() { # label file
 	refuse "$label: coop bt 10 shows none of the thread's own frames" "$part" 'gdb_target_stop|stopper_main'
 
 	section "$file" bt11 >"$part"
-	expect "$label: coop bt 11 says it has not started" "$part" \
-		'task 11 "newborn" has not started yet: it will run newborn_main'
+	expect "$label: coop bt 11 is in coop_chan_send" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_chan_send'
+	expect "$label: coop bt 11 shows sender_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in sender_main'
 	section "$file" bt12 >"$part"
-	expect "$label: coop bt 12: no such task" "$part" 'has no task 12'
+	expect "$label: coop bt 12 is in coop_mutex_lock" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_mutex_lock'
+	expect "$label: coop bt 12 shows locker_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in locker_main'
+	section "$file" bt13 >"$part"
+	expect "$label: coop bt 13 says it has not started" "$part" \
+		'task 13 "newborn" has not started yet: it will run newborn_main'
+	section "$file" bt14 >"$part"
+	expect "$label: coop bt 14: no such task" "$part" 'has no task 14'
 	section "$file" after >"$part"
 	expect "$label: the selected frame is kept" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stopper_main'
 	expect "$label: the thread's own bt is intact afterwards" "$part" \
 		'^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
 	refuse "$label: ... with none of the task's frames" "$part" \
-		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer|reader'
+		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer|reader|sender|locker'
 }
 
 # From a frame other than the innermost, which `coop bt` must leave
@@ -251,6 +268,8 @@ commands=(
 	-ex 'echo @tasks\n' -ex 'coop tasks'
 	-ex 'echo @group\n' -ex 'printf "group=%p\n", gdb_target_group'
 	-ex 'echo @fd\n' -ex 'printf "fd=%d\n", gdb_target_pipe[0]'
+	-ex 'echo @objects\n' -ex 'printf "chan=%p\n", gdb_target_chan'
+	-ex 'printf "mutex=%p\n", gdb_target_mutex'
 	-ex 'echo @bt1\n' -ex 'coop bt 1'
 	-ex 'echo @bt2\n' -ex 'coop bt 2'
 	-ex 'echo @bt3full\n' -ex 'coop bt 3 full'
@@ -263,6 +282,8 @@ commands=(
 	-ex 'echo @bt10\n' -ex 'coop bt 10'
 	-ex 'echo @bt11\n' -ex 'coop bt 11'
 	-ex 'echo @bt12\n' -ex 'coop bt 12'
+	-ex 'echo @bt13\n' -ex 'coop bt 13'
+	-ex 'echo @bt14\n' -ex 'coop bt 14'
 	-ex 'echo @after\n' -ex 'frame' -ex 'bt'
 	-ex 'echo @end\n'
 )
