@@ -2,7 +2,7 @@
  * consumer.c: a program outside the project.  .ci/consumer builds it
  * against a `meson install` prefix with `pkg-config --cflags --libs coop`
  * alone, and it exercises every public call with its documented meaning
- * (those of coop 1.1 in waits() and fds()).
+ * (those of coop 1.1 in waits(), fds() and sync()).
  * Exit status 0 when everything held; otherwise a line per failure.
  */
 #define _GNU_SOURCE /* pipe2 */
@@ -168,6 +168,74 @@ static void fds(unsigned flags)
 	coop_context_destroy(ctx);
 }
 
+/* coop 1.1's synchronization: a channel, a select, a mutex handed over
+ * and a condition variable, a semaphore. */
+static struct coop_chan *ch;
+static struct coop_mutex *mx;
+static struct coop_cond *cv;
+static struct coop_sem *sem;
+static int ready;
+
+static void *producer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 1; i <= 3; i++)
+		EXPECT(coop_chan_send(ch, &i, COOP_FOREVER) == 0);
+	EXPECT(coop_chan_close(ch) == 0);
+	EXPECT(coop_mutex_lock(mx, COOP_FOREVER) == 0);
+	ready = 1;
+	EXPECT(coop_cond_signal(cv) == 0);
+	EXPECT(coop_mutex_unlock(mx) == 0);
+	EXPECT(coop_sem_release(sem) == 0);
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	struct coop_chan_op ops[2] = {
+		{.size = sizeof(ops[0]), .chan = NULL, .op = COOP_CHAN_RECV},
+		{.size = sizeof(ops[0]), .chan = ch, .op = COOP_CHAN_RECV},
+	};
+	int v = 0, sum = 0;
+
+	(void)arg;
+	EXPECT(coop_sem_acquire(sem, COOP_NOWAIT) == -ETIMEDOUT);
+	EXPECT(coop_mutex_lock(mx, COOP_FOREVER) == 0);
+	ops[1].elem = &v;
+	/* The first value through a select (a NULL channel is never ready),
+	 * the others by receive, then -EPIPE once the channel is closed. */
+	EXPECT(coop_chan_select(ops, 2, COOP_FOREVER) == 1 && ops[1].status == 0);
+	sum += v;
+	while (coop_chan_recv(ch, &v, COOP_FOREVER) == 0)
+		sum += v;
+	EXPECT(sum == 6);
+	while (!ready)
+		EXPECT(coop_cond_wait(cv, mx, COOP_FOREVER) == 0);
+	EXPECT(coop_mutex_unlock(mx) == 0);
+	EXPECT(coop_sem_acquire(sem, COOP_FOREVER) == 0);
+	return NULL;
+}
+
+static void sync_objects(void)
+{
+	struct coop_context *ctx;
+
+	EXPECT(coop_context_create(&ctx, NULL) == 0);
+	EXPECT(coop_chan_create(ctx, &ch, sizeof(int), 0) == 0);
+	EXPECT(coop_mutex_create(ctx, &mx) == 0);
+	EXPECT(coop_cond_create(ctx, &cv) == 0);
+	EXPECT(coop_sem_create(ctx, &sem, 0) == 0);
+	EXPECT(coop_chan_recv(ch, NULL, COOP_FOREVER) == -EAGAIN); /* outside a task */
+	EXPECT(coop_spawn(ctx, NULL, consumer, NULL, NULL) == 0);
+	EXPECT(coop_spawn(ctx, NULL, producer, NULL, NULL) == 0);
+	EXPECT(coop_run(ctx) == 0);
+	EXPECT(coop_chan_destroy(ch) == 0 && coop_mutex_destroy(mx) == 0);
+	EXPECT(coop_cond_destroy(cv) == 0 && coop_sem_destroy(sem) == 0);
+	coop_context_destroy(ctx);
+}
+
 int main(void)
 {
 	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = 128 * 1024};
@@ -202,6 +270,7 @@ int main(void)
 	waits();
 	fds(0);
 	fds(COOP_CONTEXT_FD_CACHE);
+	sync_objects();
 	printf("consumer: %s, libcoop %s\n", failures ? "FAILED" : "ok", coop_version());
 	return failures != 0;
 }
