@@ -8,8 +8,11 @@
  * Covers FIFO round-robin order (also for a task spawned by a task),
  * results through coop_join() (returned and by coop_exit() from nested
  * calls, locals intact across yields), errno and the floating-point
- * rounding mode kept per task, and the original two-task program through
- * <coop/compat.h> printing exactly its four lines.
+ * rounding mode kept per task, the original two-task program through
+ * <coop/compat.h> printing exactly its four lines, and (coop 1.1) values
+ * through channels and a select, a mutex handed over in FIFO order with
+ * a condition variable, and a semaphore: what the switch carries across
+ * the library's wait path on every target.
  */
 #include <errno.h>
 #include <fenv.h>
@@ -298,6 +301,104 @@ static void compat_program(int unused)
 	T_EQ_STR(out, "Func1: 1\nFunc2: 1\nFunc1: 2\nFunc2: 2\n");
 }
 
+/* -------------------------------------------- channels and locks -- */
+
+static struct coop_chan *chan, *other;
+static struct coop_mutex *mutex;
+static struct coop_cond *cond;
+static struct coop_sem *sem;
+static int turn;
+
+/* Sends one value through a select on `other` (buffered), then 0..999 on
+ * chan (a rendezvous), then closes chan. */
+static void *sender_task(void *arg)
+{
+	struct coop_chan_op ops[2];
+	long i = -7;
+
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct coop_chan_op){.size = sizeof(ops[0]), .chan = NULL, .op = COOP_CHAN_SEND};
+	ops[1] = (struct coop_chan_op){.size = sizeof(ops[1]), .chan = other, .elem = &i,
+	                               .op = COOP_CHAN_SEND, .status = 1};
+	T_EQ_INT(coop_chan_select(ops, 2, COOP_FOREVER), 1);
+	T_EQ_INT(ops[1].status, 0);
+	for (i = 0; i < 1000; i++)
+		T_EQ_INT(coop_chan_send(chan, &i, COOP_FOREVER), 0);
+	T_EQ_INT(coop_chan_close(chan), 0);
+	return arg;
+}
+
+static void *receiver_task(void *arg)
+{
+	long v, n = 0;
+	int rc;
+
+	T_EQ_INT(coop_chan_recv(other, &v, COOP_FOREVER), 0);
+	T_ASSERT(v == -7);
+	for (;;) {
+		if ((rc = coop_chan_recv(chan, &v, COOP_FOREVER)) < 0)
+			break;
+		T_ASSERT(v == n);
+		n++;
+	}
+	T_EQ_INT(rc, -EPIPE);
+	T_ASSERT(n == 1000);
+	return arg;
+}
+
+/* Tasks 'a' 'b' 'c' wait on the condition in that order; 'w' broadcasts
+ * holding the mutex, so each wakes owning it, in order. */
+static void *cond_task(void *arg)
+{
+	char c = (char)(intptr_t)arg;
+
+	T_EQ_INT(coop_mutex_lock(mutex, COOP_FOREVER), 0);
+	while (!turn)
+		T_EQ_INT(coop_cond_wait(cond, mutex, COOP_FOREVER), 0);
+	note(c);
+	T_EQ_INT(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	T_EQ_INT(coop_mutex_unlock(mutex), 0);
+	return arg;
+}
+
+static void *broadcaster_task(void *arg)
+{
+	T_EQ_INT(coop_mutex_lock(mutex, COOP_FOREVER), 0);
+	turn = 1;
+	T_EQ_INT(coop_cond_broadcast(cond), 0);
+	coop_yield(); /* the woken wait for the mutex, not for the CPU */
+	note('w');
+	T_EQ_INT(coop_mutex_unlock(mutex), 0);
+	return arg;
+}
+
+static void chan_and_locks(int unused)
+{
+	struct coop_context *ctx = new_context();
+	const char *c;
+
+	(void)unused;
+	T_EQ_INT(coop_chan_create(ctx, &chan, sizeof(long), 0), 0);
+	T_EQ_INT(coop_chan_create(ctx, &other, sizeof(long), 1), 0);
+	T_EQ_INT(coop_mutex_create(ctx, &mutex), 0);
+	T_EQ_INT(coop_cond_create(ctx, &cond), 0);
+	T_EQ_INT(coop_sem_create(ctx, &sem, 3), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, receiver_task, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, sender_task, NULL, NULL), 0);
+	for (c = "abc"; *c; c++)
+		T_EQ_INT(coop_spawn(ctx, NULL, cond_task, (void *)(intptr_t)*c, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, broadcaster_task, NULL, NULL), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	T_EQ_STR(order, "wabc");
+	T_EQ_INT(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN); /* outside a task */
+	T_EQ_INT(coop_chan_destroy(chan), 0);
+	T_EQ_INT(coop_chan_destroy(other), 0);
+	T_EQ_INT(coop_mutex_destroy(mutex), 0);
+	T_EQ_INT(coop_cond_destroy(cond), 0);
+	T_EQ_INT(coop_sem_destroy(sem), 0);
+	coop_context_destroy(ctx);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -307,6 +408,7 @@ int main(void)
 		T_CASE(rounding_per_task),
 		T_CASE(rounding_inherited),
 		T_CASE(compat_program),
+		T_CASE(chan_and_locks),
 	};
 
 	return t_run(cases, sizeof(cases) / sizeof(cases[0]));
