@@ -346,6 +346,14 @@ static int select_wait(struct coop_task *self, struct coop_chan_op *ops, size_t 
 	int rc;
 
 	if (n > SELECT_STACK_OPS) {
+		int64_t d = coop__wait_deadline(self, deadline, 0, &rc);
+
+		/* A deadline already passed allocates nothing (coop__wait would
+		 * return at once): -ETIMEDOUT, not a chance of -ENOMEM. */
+		if (coop__passed(d)) {
+			coop__spent(self);
+			return rc;
+		}
 		if (!(b = selblock_take(self->ctx, n)))
 			return -ENOMEM;
 		w = b->w;

@@ -24,6 +24,8 @@ struct coop_mutex {
 	struct coop_task *owner;        /* NULL: free */
 	struct coop__waitq waiters;     /* tasks in coop_mutex_lock, and signalled
 	                                 * coop_cond_wait callers, in arrival order */
+	size_t cond_waits;              /* coop_cond_wait calls with it released,
+	                                 * which will take it again: it is in use */
 };
 
 struct coop_cond {
@@ -81,7 +83,8 @@ COOP_EXPORT int coop_mutex_destroy(struct coop_mutex *mutex)
 	if (!mutex)
 		return -EINVAL;
 	/* An orphan's owner and waiters went with its context. */
-	if (mutex->obj.ctx && (mutex->owner || !TAILQ_EMPTY(&mutex->waiters)))
+	if (mutex->obj.ctx &&
+	    (mutex->owner || !TAILQ_EMPTY(&mutex->waiters) || mutex->cond_waits))
 		return -EBUSY;
 	obj_free(&mutex->obj);
 	return 0;
@@ -211,24 +214,28 @@ COOP_EXPORT int coop_cond_wait(struct coop_cond *cond, struct coop_mutex *mutex,
 		return timeout_result;
 	}
 	/* Nothing runs between the release and the wait: the hand-off only
-	 * queues the next owner. */
+	 * queues the next owner.  Until this call owns the mutex again, the
+	 * mutex cannot be destroyed under it. */
 	mutex_release(mutex);
+	mutex->cond_waits++;
 	coop__tick_down(self->ctx);
 	w = (struct coop__waiter){.q = &cond->waiters, .data = mutex};
 	rc = coop__block(self, &w, 1, COOP_WAIT_COND, cond, deadline, timeout_result, 0);
-	if (rc == 0)
-		return 0; /* signalled, and made the owner before it was woken */
 	/* Timed out or cancelled: own the mutex again before returning, as
 	 * the caller's unlock expects, waiting in its queue like any locker
 	 * but neither cancellable nor bounded (the owner's critical section
-	 * is finite). */
-	if (!mutex->owner) {
-		mutex_take(mutex, self);
-		return rc;
+	 * is finite).  Signalled (0): made the owner before it was woken. */
+	if (rc < 0) {
+		if (!mutex->owner) {
+			mutex_take(mutex, self);
+		} else {
+			w = (struct coop__waiter){.q = &mutex->waiters};
+			coop__tick_down(self->ctx);
+			coop__block(self, &w, 1, COOP_WAIT_MUTEX, mutex, COOP_FOREVER, 0,
+			            COOP__WAIT_NOCANCEL);
+		}
 	}
-	w = (struct coop__waiter){.q = &mutex->waiters};
-	coop__tick_down(self->ctx);
-	coop__block(self, &w, 1, COOP_WAIT_MUTEX, mutex, COOP_FOREVER, 0, COOP__WAIT_NOCANCEL);
+	mutex->cond_waits--;
 	return rc;
 }
 
