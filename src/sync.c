@@ -39,14 +39,13 @@ struct coop_sem {
 	struct coop__waitq waiters;     /* tasks in coop_sem_acquire */
 };
 
-/* Allocate an object of `size` bytes of `type`, bound to ctx (R5). */
+/* Allocate an object of `size` bytes of `type`, bound to ctx (R5), into
+ * *out (the public call checked its own out pointer). */
 static int obj_create(struct coop_context *ctx, void **out, size_t size, int type)
 {
 	struct coop__obj *o;
 	int saved = errno;
 
-	if (!out)
-		return -EINVAL;
 	if (!(ctx = coop__obj_context(ctx)))
 		return -EPERM;
 	if (!(o = calloc(1, size))) {
@@ -71,6 +70,8 @@ COOP_EXPORT int coop_mutex_create(struct coop_context *ctx, struct coop_mutex **
 	struct coop_mutex *m;
 	int rc;
 
+	if (!out)
+		return -EINVAL;
 	if ((rc = obj_create(ctx, (void **)&m, sizeof(*m), COOP__OBJ_MUTEX)) < 0)
 		return rc;
 	TAILQ_INIT(&m->waiters);
@@ -174,6 +175,8 @@ COOP_EXPORT int coop_cond_create(struct coop_context *ctx, struct coop_cond **ou
 	struct coop_cond *c;
 	int rc;
 
+	if (!out)
+		return -EINVAL;
 	if ((rc = obj_create(ctx, (void **)&c, sizeof(*c), COOP__OBJ_COND)) < 0)
 		return rc;
 	TAILQ_INIT(&c->waiters);
@@ -298,6 +301,8 @@ COOP_EXPORT int coop_sem_create(struct coop_context *ctx, struct coop_sem **out,
 	struct coop_sem *s;
 	int rc;
 
+	if (!out)
+		return -EINVAL;
 	if ((rc = obj_create(ctx, (void **)&s, sizeof(*s), COOP__OBJ_SEM)) < 0)
 		return rc;
 	s->value = value;
