@@ -19,11 +19,12 @@
  * one, and groups of another context.
  *
  * Cross-cutting: T-X-1 the R1-R3 table (one row per blocking call, the fd
- * calls of part 2 included, one Check loop test per column), the error
- * precedence of A7.1, T-X-7 errno (the caller's left alone by every call;
- * each task's across every kind of wait and every cause that ends it) and
- * T-X-6 (the same waits from tasks on COOP_STACK_SIZE_MIN caller buffers,
- * canary checked at every switch).
+ * calls of part 2 and the channel, select, mutex, condition variable and
+ * semaphore calls of part 3 included, one Check loop test per column), the
+ * error precedence of A7.1, T-X-7 errno (the caller's left alone by every
+ * call; each task's across every kind of wait and every cause that ends
+ * it) and T-X-6 (the same waits from tasks on COOP_STACK_SIZE_MIN caller
+ * buffers, canary checked at every switch).
  *
  * "Without switching" is observed with a ticker task that counts its runs.
  * The fd objects are socketpairs, pipes and sockets on 127.0.0.1 only.
@@ -32,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -267,24 +269,72 @@ static int fd_closed_number(void)
  * the fd ready; it and a watcher then look out for the caller woken and
  * not yet run, and cancel it (x1_watch).  Each scenario closes its fds at
  * the end of the caller (x1_fd_finish).
+ *
+ * The synchronization rows (sync_row()), each on objects the caller makes
+ * (ctx NULL: its own context): coop_chan_send on a channel of capacity 1,
+ * not ready when full; coop_chan_recv on one, ready when it holds an
+ * element; coop_chan_select over a receive on an empty channel and a send
+ * on a second one, not ready while that is full, ready (the send, index 1)
+ * when it has room; coop_mutex_lock, not ready while a holder task owns
+ * the mutex; coop_sem_acquire, ready with value 1, not with 0.  Their
+ * completion is the counterpart made by the completer (a receive that
+ * lets the sender's element in, a send, a send to the select's receive,
+ * index 0, the holder's unlock, a release), which wakes the caller without
+ * switching (R6).  Their state is read back without effect (x1_chan_peek,
+ * x1_mutex_owner, x1_sem_value, shielded against the pending cancel).
+ *
+ * coop_cond_wait is called owning its mutex, which a "locker" task waits
+ * to lock: a wait that let go of the mutex would hand it over (FIFO), so
+ * the caller owning it afterwards with the locker still queued shows it
+ * was never released (A7.5).  A condition variable has no state: nothing
+ * makes it ready before the wait, since a signal with no waiter is lost
+ * (§4.6).  Its "ready" object is one just signalled and broadcast with no
+ * waiter, and the first column's expectation is A7.5's instead of a
+ * success: -ETIMEDOUT at once, the mutex kept.  Its completion is a signal
+ * while the locker owns the mutex (the caller, moved onto the mutex's
+ * queue, stays blocked and the cancel does not end that wait), or, in a
+ * second variant without a locker, a signal that wakes it owning the free
+ * mutex.  Cancelled while waiting, it returns owning the mutex again,
+ * waiting for it in the locker's queue (uncancellably) in the first
+ * variant.  Every return owns the mutex: the caller unlocks it at the end.
  */
 
 #define X1_RESULT ((void *)(intptr_t)0x7e57)
 
-enum { ROW_SLEEP, ROW_JOIN, ROW_JOIN_UNTIL, ROW_GROUP_WAIT, ROW_FD_WAIT, ROW_READ, ROW_WRITE,
-       ROW_ACCEPT, ROW_CONNECT, NROWS };
+enum { ROW_SLEEP, ROW_JOIN, ROW_JOIN_UNTIL, ROW_GROUP_WAIT, ROW_SEND, ROW_RECV, ROW_SELECT,
+       ROW_MUTEX, ROW_COND, ROW_SEM, ROW_FD_WAIT, ROW_READ, ROW_WRITE, ROW_ACCEPT, ROW_CONNECT,
+       NROWS };
 
 static int fd_row(int row)
 {
 	return row >= ROW_FD_WAIT;
 }
 
-/* A row whose success takes something from its object. */
+static int sync_row(int row)
+{
+	return row >= ROW_SEND && row <= ROW_SEM;
+}
+
+/* A row whose success takes something from its object (an element, a
+ * place in a channel, the mutex, a unit). */
 static int x1_consumes(int row)
 {
 	return row == ROW_JOIN || row == ROW_JOIN_UNTIL || row == ROW_READ || row == ROW_WRITE ||
-	       row == ROW_ACCEPT || row == ROW_CONNECT;
+	       row == ROW_ACCEPT || row == ROW_CONNECT || row == ROW_SEND || row == ROW_RECV ||
+	       row == ROW_SELECT || row == ROW_MUTEX || row == ROW_SEM;
 }
+
+/* A row whose object can be ready before the call: all but the condition
+ * variable's (see above). */
+static int x1_has_ready(int row)
+{
+	return row != ROW_COND;
+}
+
+/* The elements of the channel rows: what fills a channel not ready to
+ * send, what the caller sends, what waits in one ready to receive, what
+ * the completer sends; and a select entry's status before the call. */
+enum { X1_FULL = 7, X1_SENT = 8, X1_ELEM = 42, X1_COMPLETED = 43, X1_UNSET = 55 };
 
 enum { COL_EXPIRED_READY, COL_EXPIRED_NOT_READY, COL_PENDING, COL_CANCEL_WAITING,
        COL_COMPLETION_FIRST, COL_EINVAL };
@@ -316,6 +366,22 @@ static struct {
 	int calls;                /* connect: calls made (each after the first on a new socket) */
 	struct sockaddr_storage addr; /* accept, connect: the listener's address */
 	socklen_t addrlen;
+	/* synchronization rows (NULL: none) */
+	struct coop_chan *chan;   /* send, recv; select: its receive's */
+	struct coop_chan *chan2;  /* select: its send's */
+	struct coop_chan_op ops[2]; /* select: receive on chan, send on chan2 */
+	int got, sent;            /* recv, select: the element received; select: the one to send */
+	int expect;               /* recv: the element it must receive; select: the index */
+	int completer_got;        /* send: the element the completer received */
+	struct coop_mutex *mutex; /* mutex row; cond row: the caller's */
+	struct coop_cond *cond;
+	struct coop_sem *sem;
+	struct coop_task *holder; /* mutex, not ready: owns the mutex until released */
+	int holder_lock_rc, holder_locked, holder_unlock_rc;
+	int variant;              /* cond row: 1 without a locker */
+	struct coop_task *locker; /* cond row: waits to lock the caller's mutex */
+	int locker_rc, locker_got, locker_unlock_rc;
+	int locker_saw_queued;    /* the caller seen in the mutex's queue: 1, 2 when cancelled */
 	long raw;                 /* a result that was neither the success nor an errno */
 } x;
 
@@ -626,6 +692,322 @@ static void complete_fd(void)
 	x1_watch();
 }
 
+/* ---- the synchronization rows ---- */
+
+/* The element channel ch holds (-1: none), read without effect: taken and
+ * put back (its capacity is 1 and nobody waits on it), shielded from the
+ * caller's pending cancellation. */
+static int x1_chan_peek(struct coop_chan *ch)
+{
+	int v = -1, old = coop_shield(1), rc;
+
+	rc = coop_chan_recv(ch, &v, COOP_NOWAIT);
+	if (rc == 0)
+		ck_assert_int_eq(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
+	else
+		ck_assert_int_eq(rc, -ETIMEDOUT);
+	ck_assert_int_eq(coop_shield(old), 1);
+	return rc == 0 ? v : -1;
+}
+
+/* Who owns mutex m: 1 the caller, 0 nobody (taken and given back: a free
+ * mutex has no waiter), -1 another task.  Shielded, as x1_chan_peek. */
+static int x1_mutex_owner(struct coop_mutex *m)
+{
+	int old = coop_shield(1), rc = coop_mutex_lock(m, COOP_NOWAIT), who;
+
+	if (rc == -EDEADLK) {
+		who = 1;
+	} else if (rc == 0) {
+		ck_assert_int_eq(coop_mutex_unlock(m), 0);
+		who = 0;
+	} else {
+		ck_assert_int_eq(rc, -ETIMEDOUT);
+		who = -1;
+	}
+	ck_assert_int_eq(coop_shield(old), 1);
+	return who;
+}
+
+/* Semaphore s's value (at most 4 counted): its units taken and given back
+ * (nobody waits on it).  Shielded, as x1_chan_peek. */
+static int x1_sem_value(struct coop_sem *s)
+{
+	int old = coop_shield(1), n = 0, i, rc;
+
+	while (n < 4 && (rc = coop_sem_acquire(s, COOP_NOWAIT)) == 0)
+		n++;
+	if (n < 4)
+		ck_assert_int_eq(rc, -ETIMEDOUT);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(coop_sem_release(s), 0);
+	ck_assert_int_eq(coop_shield(old), 1);
+	return n;
+}
+
+/* The mutex row's holder: owns the mutex until released, as x1_held runs. */
+static void *x1_holder(void *arg)
+{
+	x.holder_lock_rc = coop_mutex_lock(x.mutex, COOP_NOWAIT);
+	x.holder_locked = 1;
+	x1_held(arg);
+	x.holder_unlock_rc = coop_mutex_unlock(x.mutex);
+	return X1_RESULT;
+}
+
+/* The cond row's locker: waits to lock the caller's mutex; once it owns
+ * it (the caller's wait let go of it), holds it until the caller waits
+ * for it again in its queue (its cond wait ended, or a signal moved it
+ * there) or has returned. */
+static void *x1_locker(void *arg)
+{
+	const struct coop_task_info *in;
+	int i;
+
+	x.locker_rc = coop_mutex_lock(x.mutex, COOP_FOREVER);
+	x.locker_got = 1;
+	for (i = 0; i < 100000 && !x.returned; i++) {
+		in = test_task_info(ctx, "caller");
+		if (in && in->state == COOP_TASK_BLOCKED && in->wait == COOP_WAIT_MUTEX) {
+			ck_assert_ptr_eq(in->wait_object, x.mutex);
+			x.locker_saw_queued = in->flags & COOP_TASK_INFO_CANCELLED ? 2 : 1;
+			break;
+		}
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+	x.locker_unlock_rc = coop_mutex_unlock(x.mutex);
+	return arg;
+}
+
+/* coop_chan_send: capacity 1; not ready: full. */
+static void prep_send(int ready)
+{
+	int v = X1_FULL;
+
+	ck_assert_int_eq(coop_chan_create(NULL, &x.chan, sizeof(int), 1), 0);
+	if (!ready)
+		ck_assert_int_eq(coop_chan_send(x.chan, &v, COOP_NOWAIT), 0);
+}
+
+/* coop_chan_recv: capacity 1; ready: an element in it. */
+static void prep_recv(int ready)
+{
+	int v = X1_ELEM;
+
+	ck_assert_int_eq(coop_chan_create(NULL, &x.chan, sizeof(int), 1), 0);
+	if (ready)
+		ck_assert_int_eq(coop_chan_send(x.chan, &v, COOP_NOWAIT), 0);
+	x.expect = ready ? X1_ELEM : X1_COMPLETED;
+}
+
+/* coop_chan_select: a receive on an empty channel, a send on a second one,
+ * full unless ready. */
+static void prep_select(int ready)
+{
+	int v = X1_FULL;
+
+	ck_assert_int_eq(coop_chan_create(NULL, &x.chan, sizeof(int), 1), 0);
+	ck_assert_int_eq(coop_chan_create(NULL, &x.chan2, sizeof(int), 1), 0);
+	if (!ready)
+		ck_assert_int_eq(coop_chan_send(x.chan2, &v, COOP_NOWAIT), 0);
+	x.ops[0] = (struct coop_chan_op){.size = sizeof(x.ops[0]), .chan = x.chan, .elem = &x.got,
+	                                 .op = COOP_CHAN_RECV};
+	x.ops[1] = (struct coop_chan_op){.size = sizeof(x.ops[1]), .chan = x.chan2, .elem = &x.sent,
+	                                 .op = COOP_CHAN_SEND};
+	x.expect = ready ? 1 : 0; /* the completer sends to the receive */
+}
+
+/* coop_mutex_lock: not ready, owned by the holder. */
+static void prep_mutex(int ready)
+{
+	ck_assert_int_eq(coop_mutex_create(NULL, &x.mutex), 0);
+	if (ready)
+		return;
+	x.holder = spawn_named("holder", x1_holder, NULL);
+	while (!x.holder_locked)
+		ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_int_eq(x.holder_lock_rc, 0);
+}
+
+/* coop_cond_wait: the caller owns the mutex, the locker waits for it;
+ * "ready": signalled and broadcast before, with no waiter (lost). */
+static void prep_cond(int ready)
+{
+	ck_assert_int_eq(coop_mutex_create(NULL, &x.mutex), 0);
+	ck_assert_int_eq(coop_cond_create(NULL, &x.cond), 0);
+	ck_assert_int_eq(coop_mutex_lock(x.mutex, COOP_FOREVER), 0);
+	if (ready) {
+		ck_assert_int_eq(coop_cond_signal(x.cond), 0);
+		ck_assert_int_eq(coop_cond_broadcast(x.cond), 0);
+	}
+	if (x.variant)
+		return;
+	x.locker = spawn_named("locker", x1_locker, NULL);
+	yield_until_state("locker", COOP_TASK_BLOCKED);
+	ck_assert_int_eq(info_of("locker").wait, COOP_WAIT_MUTEX);
+	ck_assert_ptr_eq(info_of("locker").wait_object, x.mutex);
+}
+
+/* coop_sem_acquire: value 1 when ready, else 0. */
+static void prep_sem(int ready)
+{
+	ck_assert_int_eq(coop_sem_create(NULL, &x.sem, ready ? 1u : 0u), 0);
+}
+
+static int call_send(int64_t d)
+{
+	int v = X1_SENT, rc = coop_chan_send(x.chan, &v, d);
+
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static int call_recv(int64_t d)
+{
+	int rc;
+
+	x.got = -1;
+	rc = coop_chan_recv(x.chan, &x.got, d);
+	/* The element, and only on success. */
+	if (rc == 0 ? x.got != x.expect : x.got != -1) {
+		x.raw = x.got;
+		return X1_ODD;
+	}
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static int call_select(int64_t d)
+{
+	int rc, i;
+
+	x.got = -1;
+	x.sent = X1_SENT;
+	x.ops[0].status = x.ops[1].status = X1_UNSET;
+	rc = coop_chan_select(x.ops, 2, d);
+	/* Only the chosen entry's status is written (A7.6), nothing on an
+	 * error; the chosen op is the expected one, and it succeeded. */
+	for (i = 0; i < 2; i++)
+		if (i != rc && x.ops[i].status != X1_UNSET) {
+			x.raw = 1000 * (i + 1) + x.ops[i].status;
+			return X1_ODD;
+		}
+	if (rc < 0)
+		return x.got == -1 ? rc : X1_ODD;
+	if (rc != x.expect || x.ops[rc].status != 0 ||
+	    x.got != (rc == 0 ? X1_COMPLETED : -1)) {
+		x.raw = 100000L * rc + 1000L * x.ops[rc].status + x.got;
+		return X1_ODD;
+	}
+	x.consumed = 1;
+	return 0;
+}
+
+static int call_mutex(int64_t d)
+{
+	int rc = coop_mutex_lock(x.mutex, d);
+
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static int call_cond(int64_t d)
+{
+	return coop_cond_wait(x.cond, x.mutex, d);
+}
+
+static int call_sem(int64_t d)
+{
+	int rc = coop_sem_acquire(x.sem, d);
+
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static const void *x1_wait_object(void);
+
+/* Until the caller is blocked in a wait of `kind` on its row's object
+ * (introspection says so). */
+static void x1_until_waiting(int kind)
+{
+	struct coop_task_info in;
+
+	yield_until_state("caller", COOP_TASK_BLOCKED);
+	in = info_of("caller");
+	ck_assert_int_eq(in.wait, kind);
+	ck_assert_ptr_eq(in.wait_object, x1_wait_object());
+}
+
+/* The counterparts: each wakes the caller without switching (R6). */
+static void complete_send(void)
+{
+	int v = -1;
+
+	x1_until_waiting(COOP_WAIT_CHAN);
+	/* The full channel's element, which lets the caller's in behind it. */
+	ck_assert_int_eq(coop_chan_recv(x.chan, &v, COOP_NOWAIT), 0);
+	x.completer_got = v;
+	ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
+}
+
+static void complete_recv(void)
+{
+	int v = X1_COMPLETED;
+
+	if (x.row == ROW_SELECT)
+		x1_until_waiting(COOP_WAIT_SELECT);
+	else
+		x1_until_waiting(COOP_WAIT_CHAN);
+	/* Straight into the caller's element (recv) or the select's receive. */
+	ck_assert_int_eq(coop_chan_send(x.chan, &v, COOP_NOWAIT), 0);
+	ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
+}
+
+static void complete_mutex(void)
+{
+	x1_until_waiting(COOP_WAIT_MUTEX);
+	x.release = 1; /* the holder unlocks: the mutex handed to the caller */
+	yield_until_state("caller", COOP_TASK_READY);
+	ck_assert_int_eq(x.holder_unlock_rc, 0);
+}
+
+static void complete_sem(void)
+{
+	x1_until_waiting(COOP_WAIT_SEM);
+	ck_assert_int_eq(coop_sem_release(x.sem), 0); /* the unit handed over */
+	ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
+}
+
+/* The signal.  Without a locker the mutex is free (the wait let go of it):
+ * the caller is woken owning it.  With one, the locker owns it: the caller
+ * moves onto the mutex's queue, still blocked, and the cancel sent now
+ * does not end that wait (the signal was its completion); the locker lets
+ * go once it sees the caller queued, which hands the mutex over. */
+static void complete_cond(void)
+{
+	struct coop_task_info in;
+
+	x1_until_waiting(COOP_WAIT_COND);
+	ck_assert_int_eq(coop_cond_signal(x.cond), 0);
+	if (!x.locker) {
+		ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
+		return;
+	}
+	in = info_of("caller");
+	ck_assert_int_eq(in.state, COOP_TASK_BLOCKED);
+	ck_assert_int_eq(in.wait, COOP_WAIT_MUTEX);
+	ck_assert_ptr_eq(in.wait_object, x.mutex);
+	ck_assert_int_eq(coop_cancel(x.caller), 0);
+	x.cancel_sent = 1;
+	ck_assert_int_eq(state_of("caller"), COOP_TASK_BLOCKED);
+	yield_until_state("caller", COOP_TASK_READY);
+	ck_assert_int_eq(x.returned, 0);
+}
+
 static const struct x1_row {
 	const char *name;
 	void (*prep)(int ready);
@@ -639,6 +1021,13 @@ static const struct x1_row {
 	                    COOP_WAIT_JOIN},
 	[ROW_GROUP_WAIT] = {"coop_group_wait", prep_group, call_group_wait, complete_held,
 	                    COOP_WAIT_GROUP},
+	[ROW_SEND] = {"coop_chan_send", prep_send, call_send, complete_send, COOP_WAIT_CHAN},
+	[ROW_RECV] = {"coop_chan_recv", prep_recv, call_recv, complete_recv, COOP_WAIT_CHAN},
+	[ROW_SELECT] = {"coop_chan_select", prep_select, call_select, complete_recv,
+	                COOP_WAIT_SELECT},
+	[ROW_MUTEX] = {"coop_mutex_lock", prep_mutex, call_mutex, complete_mutex, COOP_WAIT_MUTEX},
+	[ROW_COND] = {"coop_cond_wait", prep_cond, call_cond, complete_cond, COOP_WAIT_COND},
+	[ROW_SEM] = {"coop_sem_acquire", prep_sem, call_sem, complete_sem, COOP_WAIT_SEM},
 	[ROW_FD_WAIT] = {"coop_fd_wait", prep_fd_readable, call_fd_wait, complete_fd, COOP_WAIT_FD},
 	[ROW_READ] = {"coop_read", prep_fd_readable, call_read, complete_fd, COOP_WAIT_FD},
 	[ROW_WRITE] = {"coop_write", prep_fd_writable, call_write, complete_fd, COOP_WAIT_FD},
@@ -659,7 +1048,16 @@ static const void *x1_wait_object(void)
 		return x.target;
 	case ROW_GROUP_WAIT:
 		return x.group;
-	default:
+	case ROW_SEND:
+	case ROW_RECV:
+		return x.chan;
+	case ROW_MUTEX:
+		return x.mutex;
+	case ROW_COND:
+		return x.cond;
+	case ROW_SEM:
+		return x.sem;
+	default: /* a select waits on several */
 		return NULL;
 	}
 }
@@ -763,9 +1161,86 @@ static void x1_fd_finish(void)
 		}
 }
 
+/* A synchronization row's object is as the test left it. */
+static void x1_sync_untouched(void)
+{
+	struct coop_task_info in;
+
+	switch (x.row) {
+	case ROW_SEND:
+		ck_assert_int_eq(x1_chan_peek(x.chan), x.ready ? -1 : X1_FULL);
+		break;
+	case ROW_RECV:
+		ck_assert_int_eq(x1_chan_peek(x.chan), x.ready ? X1_ELEM : -1);
+		break;
+	case ROW_SELECT:
+		ck_assert_int_eq(x1_chan_peek(x.chan), -1);
+		ck_assert_int_eq(x1_chan_peek(x.chan2), x.ready ? -1 : X1_FULL);
+		break;
+	case ROW_MUTEX:
+		ck_assert_int_eq(x1_mutex_owner(x.mutex), x.ready ? 0 : -1);
+		break;
+	case ROW_COND:
+		/* The caller owns its mutex.  Unless the caller waited (and the
+		 * locker had the mutex meanwhile), it was never let go of: the
+		 * locker still waits for it. */
+		ck_assert_int_eq(x1_mutex_owner(x.mutex), 1);
+		if (x.locker && x.column != COL_CANCEL_WAITING) {
+			ck_assert_int_eq(x.locker_got, 0);
+			in = info_of("locker");
+			ck_assert_int_eq(in.state, COOP_TASK_BLOCKED);
+			ck_assert_int_eq(in.wait, COOP_WAIT_MUTEX);
+			ck_assert_ptr_eq(in.wait_object, x.mutex);
+		}
+		break;
+	default: /* ROW_SEM */
+		ck_assert_int_eq(x1_sem_value(x.sem), x.ready);
+		break;
+	}
+}
+
+/* The end of a synchronization row's scenario, in the caller: what a
+ * successful call did took effect, and only it (a completed select's send
+ * did nothing); the mutex the caller owns given back (a task must not end
+ * holding one).  coop_cond_wait returns owning its mutex, whatever its
+ * result. */
+static void x1_sync_finish(void)
+{
+	if (x.consumed) {
+		switch (x.row) {
+		case ROW_SEND: /* in, behind the element the completer took */
+			ck_assert_int_eq(x1_chan_peek(x.chan), X1_SENT);
+			if (!x.ready)
+				ck_assert_int_eq(x.completer_got, X1_FULL);
+			break;
+		case ROW_RECV:
+			ck_assert_int_eq(x1_chan_peek(x.chan), -1);
+			break;
+		case ROW_SELECT:
+			ck_assert_int_eq(x1_chan_peek(x.chan), -1);
+			ck_assert_int_eq(x1_chan_peek(x.chan2), x.ready ? X1_SENT : X1_FULL);
+			break;
+		case ROW_MUTEX:
+			ck_assert_int_eq(x1_mutex_owner(x.mutex), 1);
+			ck_assert_int_eq(coop_mutex_unlock(x.mutex), 0);
+			break;
+		default: /* ROW_SEM: the unit taken */
+			ck_assert_int_eq(x1_sem_value(x.sem), 0);
+			break;
+		}
+	}
+	if (x.row == ROW_COND) {
+		ck_assert_int_eq(x1_mutex_owner(x.mutex), 1);
+		ck_assert_int_eq(coop_mutex_unlock(x.mutex), 0);
+	}
+	if (x.row == ROW_MUTEX || x.row == ROW_COND) /* no longer its owner */
+		ck_assert_int_eq(coop_mutex_unlock(x.mutex), -EPERM);
+}
+
 /* The object is as the test left it: the held task runs on, uncancelled,
  * not joined; the group still has its member; the fd as x1_fd_untouched
- * says. */
+ * says, a synchronization object as x1_sync_untouched does (the mutex's
+ * holder runs on too). */
 static void x1_untouched(void)
 {
 	int steps = x.held_steps;
@@ -776,6 +1251,11 @@ static void x1_untouched(void)
 	if (fd_row(x.row)) {
 		x1_fd_untouched();
 		return;
+	}
+	if (sync_row(x.row)) {
+		x1_sync_untouched();
+		if (x.row != ROW_MUTEX)
+			return;
 	}
 	if (x.ready)
 		return;
@@ -814,6 +1294,8 @@ static void *x1_caller(void *arg)
 		before = ticks;
 		x.rc = r->call(x.d);
 		ck_assert_int_eq(ticks, before);
+		if (!x1_has_ready(x.row)) /* A7.5: the mutex kept */
+			x1_untouched();
 		break;
 	case COL_EXPIRED_NOT_READY:
 		ds = x1_expired();
@@ -867,6 +1349,8 @@ static void *x1_caller(void *arg)
 	}
 	if (fd_row(x.row))
 		x1_fd_finish();
+	if (sync_row(x.row))
+		x1_sync_finish();
 	x.returned = 1;
 	x.release = 1;
 	ticker_stop = 1;
@@ -915,9 +1399,9 @@ static void *x1_completer(void *arg)
 }
 
 /* One scenario: a fresh caller (and helper), run, then the test cleans up
- * from outside: joins what is left, destroys the group. */
+ * from outside: joins what is left, destroys the group and the objects. */
 static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helper)(void *),
-                        int pending)
+                        int pending, int variant)
 {
 	void *res = NULL;
 	size_t i;
@@ -926,6 +1410,7 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
 	for (i = 0; i < sizeof(x1_fds) / sizeof(x1_fds[0]); i++)
 		*x1_fds[i] = -1;
 	x.pending = pending;
+	x.variant = variant;
 	x.row = row;
 	x.column = column;
 	x.ready = ready;
@@ -955,20 +1440,45 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
 		ck_assert_int_eq(coop_group_destroy(x.group), 0);
 	for (i = 0; i < sizeof(x1_fds) / sizeof(x1_fds[0]); i++)
 		ck_assert_int_eq(*x1_fds[i], -1); /* x1_fd_finish closed them */
+	if (x.holder) {
+		ck_assert_int_eq(coop_join(x.holder, &res), 0);
+		ck_assert_ptr_eq(res, X1_RESULT);
+		ck_assert_int_eq(x.holder_unlock_rc, 0);
+	}
+	if (x.locker) {
+		ck_assert_int_eq(coop_join(x.locker, NULL), 0);
+		ck_assert_int_eq(x.locker_rc, 0);
+		ck_assert_int_eq(x.locker_got, 1);
+		ck_assert_int_eq(x.locker_unlock_rc, 0);
+	}
+	/* No task waits on them and no mutex is owned (else -EBUSY). */
+	if (x.chan)
+		ck_assert_int_eq(coop_chan_destroy(x.chan), 0);
+	if (x.chan2)
+		ck_assert_int_eq(coop_chan_destroy(x.chan2), 0);
+	if (x.cond)
+		ck_assert_int_eq(coop_cond_destroy(x.cond), 0);
+	if (x.mutex)
+		ck_assert_int_eq(coop_mutex_destroy(x.mutex), 0);
+	if (x.sem)
+		ck_assert_int_eq(coop_sem_destroy(x.sem), 0);
 }
 
-/* Expired deadline on a ready object: succeeds, without switching. */
+/* Expired deadline on a ready object: succeeds, without switching.  (A
+ * condition variable is never ready: just signalled with no waiter, it
+ * returns -ETIMEDOUT at once, its mutex kept, A7.5.) */
 START_TEST(t_x_1_expired_deadline_ready_succeeds)
 {
 	const int64_t *ds = x1_expired();
+	int want = x1_has_ready(_i) ? 0 : -ETIMEDOUT;
 	int64_t d[4];
 	int i;
 
 	memcpy(d, ds, sizeof(d));
 	for (i = 0; i < 4; i++) {
-		x1_scenario(_i, COL_EXPIRED_READY, 1, d[i], NULL, 0);
-		ck_assert_msg(x.rc == 0, "%s: deadline %" PRId64 ": %d (%ld)", x1_rows[_i].name, d[i],
-		              x.rc, x.raw);
+		x1_scenario(_i, COL_EXPIRED_READY, 1, d[i], NULL, 0, 0);
+		ck_assert_msg(x.rc == want, "%s: deadline %" PRId64 ": %d (%ld)", x1_rows[_i].name,
+		              d[i], x.rc, x.raw);
 		if (x1_consumes(_i))
 			ck_assert_int_eq(x.consumed, 1);
 		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
@@ -981,7 +1491,7 @@ END_TEST
  * switching, no effect (checked in the caller after each call). */
 START_TEST(t_x_1_expired_deadline_not_ready_etimedout)
 {
-	x1_scenario(_i, COL_EXPIRED_NOT_READY, 0, 0, NULL, 0);
+	x1_scenario(_i, COL_EXPIRED_NOT_READY, 0, 0, NULL, 0, 0);
 	ck_assert_int_eq(x.rc, -ETIMEDOUT);
 }
 END_TEST
@@ -1004,7 +1514,7 @@ START_TEST(t_x_1_pending_cancel_at_entry)
 			 * cancelled all the same). */
 			int expired_group = _i == ROW_GROUP_WAIT && !ready && ds[k] == COOP_NOWAIT;
 
-			x1_scenario(_i, COL_PENDING, ready, ds[k], NULL, 0);
+			x1_scenario(_i, COL_PENDING, ready, ds[k], NULL, 0, 0);
 			ck_assert_msg(x.rc == (expired_group ? -ETIMEDOUT : -ECANCELED),
 			              "%s: ready %d deadline %" PRId64 ": %d", x1_rows[_i].name, ready, ds[k],
 			              x.rc);
@@ -1021,41 +1531,57 @@ START_TEST(t_x_1_pending_cancel_at_entry)
 END_TEST
 
 /* Cancelled while waiting: -ECANCELED, no effect (the joined task runs on
- * and stays joinable); a group wait cancels the group and returns once its
- * member ended. */
+ * and stays joinable, the objects hold what they held); a group wait
+ * cancels the group and returns once its member ended; a cond wait
+ * returns owning its mutex again. */
 START_TEST(t_x_1_cancel_while_waiting)
 {
 	int64_t ds[2];
-	int k;
+	int k, variant;
 
 	ds[0] = COOP_FOREVER;
 	ds[1] = coop_deadline_in(3600 * COOP_SEC);
-	for (k = 0; k < 2; k++) {
-		x1_scenario(_i, COL_CANCEL_WAITING, 0, ds[k], x1_canceller, 0);
-		ck_assert_msg(x.rc == -ECANCELED, "%s: %d", x1_rows[_i].name, x.rc);
-		if (_i == ROW_GROUP_WAIT) {
-			ck_assert_int_eq(x.held_ended_at_return, 1);
-			ck_assert_int_eq(x.held_saw_cancel, 1);
+	for (variant = 0; variant <= (_i == ROW_COND); variant++)
+		for (k = 0; k < 2; k++) {
+			x1_scenario(_i, COL_CANCEL_WAITING, 0, ds[k], x1_canceller, 0, variant);
+			ck_assert_msg(x.rc == -ECANCELED, "%s: %d", x1_rows[_i].name, x.rc);
+			if (_i == ROW_GROUP_WAIT) {
+				ck_assert_int_eq(x.held_ended_at_return, 1);
+				ck_assert_int_eq(x.held_saw_cancel, 1);
+			}
+			/* The wait let go of the mutex (the locker had it);
+			 * cancelled, the caller waited for it again in the
+			 * locker's queue, its cancellation pending. */
+			if (_i == ROW_COND && !variant) {
+				ck_assert_int_eq(x.locker_got, 1);
+				ck_assert_int_eq(x.locker_saw_queued, 2);
+			}
 		}
-	}
 }
 END_TEST
 
 /* The completion was processed before the cancel (the caller woken, not
- * yet run): the call succeeds, the cancellation stays for the next call.
+ * yet run; a cond wait: signalled, and then queued for its mutex or woken
+ * owning it): the call succeeds, the cancellation stays for the next call.
  * This is T-CAN-6 too. */
 START_TEST(t_x_1_t_can_6_completion_before_cancel)
 {
-	x1_scenario(_i, COL_COMPLETION_FIRST, 0, COOP_FOREVER, x1_completer, 0);
-	ck_assert_int_eq(x.cancel_sent, 1);
-	ck_assert_msg(x.rc == 0, "%s: %d (%ld)", x1_rows[_i].name, x.rc, x.raw);
-	ck_assert_int_eq(x.after_rc, -ECANCELED);
-	if (x1_consumes(_i))
-		ck_assert_int_eq(x.consumed, 1);
-	if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
-		ck_assert_ptr_eq(x.res, X1_RESULT);
-	if (_i == ROW_GROUP_WAIT)
-		ck_assert_int_eq(x.probe, 0); /* the group was not cancelled */
+	int variant;
+
+	for (variant = 0; variant <= (_i == ROW_COND); variant++) {
+		x1_scenario(_i, COL_COMPLETION_FIRST, 0, COOP_FOREVER, x1_completer, 0, variant);
+		ck_assert_int_eq(x.cancel_sent, 1);
+		ck_assert_msg(x.rc == 0, "%s: %d (%ld)", x1_rows[_i].name, x.rc, x.raw);
+		ck_assert_int_eq(x.after_rc, -ECANCELED);
+		if (x1_consumes(_i))
+			ck_assert_int_eq(x.consumed, 1);
+		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
+			ck_assert_ptr_eq(x.res, X1_RESULT);
+		if (_i == ROW_GROUP_WAIT)
+			ck_assert_int_eq(x.probe, 0); /* the group was not cancelled */
+		if (_i == ROW_COND && !variant)
+			ck_assert_int_eq(x.locker_saw_queued, 2);
+	}
 }
 END_TEST
 
@@ -1069,7 +1595,7 @@ START_TEST(t_x_1_bad_deadline_einval)
 	for (ready = 0; ready < 2; ready++)
 		for (pending = 0; pending < 2; pending++)
 			for (k = 0; k < 2; k++) {
-				x1_scenario(_i, COL_EINVAL, ready, bad[k], NULL, pending);
+				x1_scenario(_i, COL_EINVAL, ready, bad[k], NULL, pending, 0);
 				ck_assert_msg(x.rc == -EINVAL, "%s: %d", x1_rows[_i].name, x.rc);
 				if (_i == ROW_GROUP_WAIT)
 					ck_assert_int_eq(x.probe, 0);
@@ -1141,10 +1667,189 @@ static void prec_sock_untouched(void)
 	fd_never_connected(prec_sock);
 }
 
+/* The synchronization objects: of this context, and of ctx2 (another). */
+static struct coop_chan *prec_ch, *prec_closed, *ch_other;
+static struct coop_mutex *prec_m, *prec_m_held, *m_other;
+static struct coop_cond *prec_c, *c_other;
+static struct coop_sem *prec_s, *s_other;
+static int prec_v = 1;
+
+/* An entry of a select: `op` on `ch`, its status unset. */
+static struct coop_chan_op prec_op(struct coop_chan *ch, int op)
+{
+	return (struct coop_chan_op){.size = sizeof(struct coop_chan_op), .chan = ch,
+	                             .elem = &prec_v, .op = op, .status = X1_UNSET};
+}
+
+/* The synchronization calls' argument errors, from a task or not: -EINVAL
+ * first, before -EXDEV and anything else. */
+static void prec_sync_arguments(void)
+{
+	struct coop_chan_op ops[2];
+
+	ck_assert_int_eq(coop_chan_send(NULL, &prec_v, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_chan_send(prec_ch, &prec_v, -2), -EINVAL);
+	ck_assert_int_eq(coop_chan_send(ch_other, &prec_v, INT64_MIN), -EINVAL);
+	ck_assert_int_eq(coop_chan_send(ch_other, NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_chan_recv(NULL, &prec_v, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_chan_recv(ch_other, &prec_v, -2), -EINVAL);
+	ops[0] = prec_op(prec_ch, COOP_CHAN_RECV);
+	ops[1] = prec_op(ch_other, COOP_CHAN_RECV);
+	ck_assert_int_eq(coop_chan_select(ops, 2, -2), -EINVAL);
+	ck_assert_int_eq(coop_chan_select(NULL, 1, COOP_NOWAIT), -EINVAL);
+	ops[0].op = 3; /* neither SEND nor RECV, before the other context's channel */
+	ck_assert_int_eq(coop_chan_select(ops, 2, COOP_NOWAIT), -EINVAL);
+	ops[0] = prec_op(ch_other, COOP_CHAN_SEND);
+	ops[0].elem = NULL;
+	ck_assert_int_eq(coop_chan_select(ops, 1, COOP_FOREVER), -EINVAL);
+	ck_assert_int_eq(ops[0].status, X1_UNSET);
+	ck_assert_int_eq(coop_mutex_lock(NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_mutex_lock(m_other, -2), -EINVAL);
+	ck_assert_int_eq(coop_mutex_unlock(NULL), -EINVAL);
+	ck_assert_int_eq(coop_cond_wait(NULL, prec_m, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_cond_wait(prec_c, NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_cond_wait(prec_c, m_other, -2), -EINVAL);
+	ck_assert_int_eq(coop_cond_wait(prec_c, prec_m_held, -2), -EINVAL); /* before -EPERM */
+	ck_assert_int_eq(coop_sem_acquire(NULL, COOP_NOWAIT), -EINVAL);
+	ck_assert_int_eq(coop_sem_acquire(s_other, -2), -EINVAL);
+}
+
+/* From a task: an object of another context is -EXDEV, whatever the
+ * deadline, before -EPERM and a pending cancellation; a cond wait on a
+ * mutex the caller does not own, free or another task's, is -EPERM
+ * whatever the deadline, before a pending cancellation. */
+static void prec_sync_exdev_eperm(const int64_t ds[3])
+{
+	struct coop_chan_op ops[2];
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(coop_chan_send(ch_other, &prec_v, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_chan_recv(ch_other, &prec_v, ds[k]), -EXDEV);
+		ops[0] = prec_op(prec_ch, COOP_CHAN_SEND); /* ready: room */
+		ops[1] = prec_op(ch_other, COOP_CHAN_RECV);
+		ck_assert_int_eq(coop_chan_select(ops, 2, ds[k]), -EXDEV);
+		ck_assert_int_eq(ops[0].status, X1_UNSET);
+		ck_assert_int_eq(coop_mutex_lock(m_other, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(c_other, m_other, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(prec_c, m_other, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(c_other, prec_m, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_sem_acquire(s_other, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(prec_c, prec_m_held, ds[k]), -EPERM);
+	}
+	/* Unlocking another context's mutex: -EXDEV, not -EPERM. */
+	ck_assert_int_eq(coop_mutex_unlock(m_other), -EXDEV);
+	ck_assert_int_eq(coop_mutex_unlock(prec_m_held), -EPERM);
+	ck_assert_int_eq(coop_cond_signal(c_other), -EXDEV);
+	ck_assert_int_eq(coop_cond_broadcast(c_other), -EXDEV);
+	ck_assert_int_eq(coop_sem_release(s_other), -EXDEV);
+	ck_assert_int_eq(coop_chan_close(ch_other), -EXDEV);
+	ck_assert_int_eq(x1_chan_peek(prec_ch), -1); /* the select sent nothing */
+}
+
+/* From the checker, before its cancellation: the operation's own errors
+ * before -ETIMEDOUT (-EDEADLK on relock, -EPIPE on a closed channel, even
+ * with room), and -ETIMEDOUT for reference.  Leaves it owning prec_m. */
+static void prec_sync_operations(const int64_t ds[3])
+{
+	struct coop_chan_op op;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(coop_cond_wait(prec_c, prec_m, ds[k]), -EPERM); /* free */
+		ck_assert_int_eq(coop_chan_send(prec_closed, &prec_v, ds[k]), -EPIPE);
+		ck_assert_int_eq(coop_chan_recv(prec_closed, &prec_v, ds[k]), -EPIPE);
+		op = prec_op(prec_closed, COOP_CHAN_SEND);
+		ck_assert_int_eq(coop_chan_select(&op, 1, ds[k]), 0);
+		ck_assert_int_eq(op.status, -EPIPE);
+	}
+	ck_assert_int_eq(coop_mutex_unlock(prec_m), -EPERM);
+	ck_assert_int_eq(coop_mutex_lock(prec_m, COOP_FOREVER), 0);
+	for (k = 0; k < 3; k++)
+		ck_assert_int_eq(coop_mutex_lock(prec_m, ds[k]), -EDEADLK);
+	ck_assert_int_eq(coop_mutex_lock(prec_m_held, COOP_NOWAIT), -ETIMEDOUT);
+	ck_assert_int_eq(coop_cond_wait(prec_c, prec_m, COOP_NOWAIT), -ETIMEDOUT); /* kept */
+	ck_assert_int_eq(coop_mutex_lock(prec_m, COOP_NOWAIT), -EDEADLK);
+	ck_assert_int_eq(coop_chan_recv(prec_ch, &prec_v, COOP_NOWAIT), -ETIMEDOUT);
+	ck_assert_int_eq(coop_sem_acquire(prec_s, COOP_NOWAIT), -ETIMEDOUT);
+	op = prec_op(prec_ch, COOP_CHAN_RECV);
+	ck_assert_int_eq(coop_chan_select(&op, 1, COOP_NOWAIT), -ETIMEDOUT);
+	ck_assert_int_eq(coop_chan_select(NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
+	ck_assert_int_eq(op.status, X1_UNSET);
+	ck_assert_int_eq(coop_sem_release(prec_s), 0); /* ready from now on */
+}
+
+/* From the checker, cancelled: -ECANCELED before the operation, ready or
+ * not, and before -EDEADLK, -EPIPE and -ETIMEDOUT; no effect (a cond wait
+ * kept its mutex, nothing sent or taken). */
+static void prec_sync_cancelled(const int64_t ds[3])
+{
+	struct coop_chan_op ops[2];
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(coop_mutex_lock(prec_m, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_mutex_lock(prec_m_held, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_cond_wait(prec_c, prec_m, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_chan_send(prec_closed, &prec_v, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_chan_recv(prec_closed, &prec_v, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_chan_send(prec_ch, &prec_v, ds[k]), -ECANCELED); /* room */
+		ck_assert_int_eq(coop_chan_recv(prec_ch, &prec_v, ds[k]), -ECANCELED);
+		ops[0] = prec_op(prec_closed, COOP_CHAN_RECV);
+		ops[1] = prec_op(prec_ch, COOP_CHAN_SEND);
+		ck_assert_int_eq(coop_chan_select(ops, 2, ds[k]), -ECANCELED);
+		ck_assert_int_eq(ops[0].status, X1_UNSET);
+		ck_assert_int_eq(ops[1].status, X1_UNSET);
+		ck_assert_int_eq(coop_chan_select(NULL, 0, ds[k]), -ECANCELED);
+		ck_assert_int_eq(coop_sem_acquire(prec_s, ds[k]), -ECANCELED); /* value 1 */
+	}
+	ck_assert_int_eq(x1_chan_peek(prec_ch), -1);
+	ck_assert_int_eq(x1_sem_value(prec_s), 1);
+	ck_assert_int_eq(x1_mutex_owner(prec_m), 1);
+	ck_assert_int_eq(coop_mutex_unlock(prec_m), 0); /* not a cancellation point */
+}
+
+/* Outside a task: after the argument errors, a select over two contexts'
+ * channels and a cond and mutex of two contexts are -EXDEV; what needs an
+ * owner is -EPERM; what cannot complete at once -EAGAIN, whatever the
+ * deadline (R4 before R1); what can completes (-EPIPE on a closed channel
+ * included). */
+static void prec_sync_outside(const int64_t ds[3])
+{
+	struct coop_chan_op ops[2];
+	int k;
+
+	prec_sync_arguments();
+	for (k = 0; k < 3; k++) {
+		ops[0] = prec_op(prec_ch, COOP_CHAN_RECV);
+		ops[1] = prec_op(ch_other, COOP_CHAN_RECV);
+		ck_assert_int_eq(coop_chan_select(ops, 2, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(prec_c, m_other, ds[k]), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(prec_c, prec_m, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_mutex_lock(prec_m, ds[k]), -EPERM);
+		ck_assert_int_eq(coop_chan_recv(prec_ch, &prec_v, ds[k]), -EAGAIN);
+		ck_assert_int_eq(coop_chan_select(ops, 1, ds[k]), -EAGAIN);
+		ck_assert_int_eq(coop_chan_select(NULL, 0, ds[k]), -EAGAIN);
+		ck_assert_int_eq(ops[0].status, X1_UNSET);
+		ck_assert_int_eq(coop_sem_acquire(prec_s, ds[k]), -EAGAIN);
+		ck_assert_int_eq(coop_chan_send(prec_closed, &prec_v, ds[k]), -EPIPE);
+		ck_assert_int_eq(coop_chan_recv(prec_closed, &prec_v, ds[k]), -EPIPE);
+	}
+	ck_assert_int_eq(coop_mutex_unlock(prec_m), -EPERM);
+	ck_assert_int_eq(coop_chan_send(prec_ch, &prec_v, COOP_NOWAIT), 0);
+	for (k = 0; k < 3; k++)
+		ck_assert_int_eq(coop_chan_send(prec_ch, &prec_v, ds[k]), -EAGAIN); /* full */
+	ck_assert_int_eq(coop_chan_recv(prec_ch, &prec_v, COOP_NOWAIT), 0);
+	ck_assert_int_eq(coop_cond_signal(prec_c), 0); /* allowed outside */
+}
+
+/* Owns prec_m_held until the checker is done. */
 static void *prec_held(void *arg)
 {
+	ck_assert_int_eq(coop_mutex_lock(prec_m_held, COOP_NOWAIT), 0);
 	while (!prec_done)
 		ck_assert_int_eq(coop_yield(), 0);
+	ck_assert_int_eq(coop_mutex_unlock(prec_m_held), 0);
 	return arg;
 }
 
@@ -1167,6 +1872,12 @@ static void *prec_checker(void *arg)
 
 	yield_until_state("joiner", COOP_TASK_BLOCKED);
 	yield_until_state("joiner2", COOP_TASK_BLOCKED);
+	ds[0] = COOP_NOWAIT;
+	ds[1] = COOP_FOREVER;
+	ds[2] = coop_deadline_in(COOP_SEC);
+	prec_sync_arguments();
+	prec_sync_exdev_eperm(ds);
+	prec_sync_operations(ds);
 	/* Joining a task another task joins: -EINVAL, whatever the deadline. */
 	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_NOWAIT), -EINVAL);
 	ck_assert_int_eq(coop_join_until(prec_held_t, NULL, COOP_FOREVER), -EINVAL);
@@ -1214,16 +1925,16 @@ static void *prec_checker(void *arg)
 	ck_assert_int_eq(coop_spawn(ctx, &t, returns_arg, NULL, &o), -EXDEV);
 	ck_assert_int_eq(coop_spawn(ctx, &t, NULL, NULL, &o), -EINVAL);
 	prec_fd_arguments();
+	prec_sync_arguments();
+	prec_sync_exdev_eperm(ds);
 	/* Then the cancellation, before the operation and -ETIMEDOUT. */
+	prec_sync_cancelled(ds);
 	ck_assert_int_eq(coop_join_until(joiner, NULL, COOP_NOWAIT), -ECANCELED);
 	ck_assert_int_eq(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
 	ck_assert_int_eq(coop_sleep_until(COOP_FOREVER), -ECANCELED);
 	/* The fd calls: before the operation's -EBADF for a number not open,
 	 * and on an fd that is ready (a socket's room to write). */
 	closed = fd_closed_number();
-	ds[0] = COOP_NOWAIT;
-	ds[1] = COOP_FOREVER;
-	ds[2] = coop_deadline_in(COOP_SEC);
 	for (k = 0; k < 3; k++) {
 		ck_assert_int_eq(coop_fd_wait(closed, COOP_FD_READ, ds[k]), -ECANCELED);
 		ck_assert_int_eq(coop_read(closed, &prec_byte, 1, ds[k]), -ECANCELED);
@@ -1256,6 +1967,17 @@ START_TEST(a7_1_error_precedence)
 	ck_assert_int_eq(coop_group_create(ctx2, &g_other), 0);
 	ck_assert_int_eq(coop_spawn(ctx2, &t_other, returns_arg, NULL, NULL), 0);
 	ck_assert_int_eq(coop_group_create(ctx, &prec_group), 0);
+	ck_assert_int_eq(coop_chan_create(ctx, &prec_ch, sizeof(int), 1), 0);
+	ck_assert_int_eq(coop_chan_create(ctx, &prec_closed, sizeof(int), 1), 0);
+	ck_assert_int_eq(coop_chan_close(prec_closed), 0);
+	ck_assert_int_eq(coop_mutex_create(ctx, &prec_m), 0);
+	ck_assert_int_eq(coop_mutex_create(ctx, &prec_m_held), 0);
+	ck_assert_int_eq(coop_cond_create(ctx, &prec_c), 0);
+	ck_assert_int_eq(coop_sem_create(ctx, &prec_s, 0), 0);
+	ck_assert_int_eq(coop_chan_create(ctx2, &ch_other, sizeof(int), 1), 0);
+	ck_assert_int_eq(coop_mutex_create(ctx2, &m_other), 0);
+	ck_assert_int_eq(coop_cond_create(ctx2, &c_other), 0);
+	ck_assert_int_eq(coop_sem_create(ctx2, &s_other, 1), 0);
 	prec_done = prec_checked = 0;
 	prec_held_t = spawn_named("held", prec_held, (void *)(intptr_t)5);
 	j = spawn_named("joiner", prec_joiner, prec_held_t);
@@ -1321,6 +2043,7 @@ START_TEST(a7_1_error_precedence)
 	}
 	ck_assert_int_eq(fd_unread(sv[0]), 1);
 	prec_sock_untouched();
+	prec_sync_outside(ds);
 	ck_assert_int_eq(coop_fd_close(sv[0]), -EPERM);
 	ck_assert_int_eq(coop_fd_forget(sv[0]), -EPERM);
 	ck_assert_int_ge(fcntl(sv[0], F_GETFD), 0);
@@ -1335,8 +2058,42 @@ START_TEST(a7_1_error_precedence)
 	ck_assert_ptr_eq(res, (void *)(intptr_t)99);
 	ck_assert_int_eq(coop_context_tasks(ctx2, NULL, 0), n_other);
 	ck_assert_int_eq(coop_group_destroy(prec_group), 0);
+	/* What the failed calls left: nothing sent, the unit released before
+	 * the cancellation still there, no waiter, no mutex owned. */
+	ck_assert_int_eq(coop_chan_recv(prec_ch, &prec_v, COOP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(coop_sem_acquire(prec_s, COOP_NOWAIT), 0);
+	ck_assert_int_eq(coop_sem_acquire(prec_s, COOP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(coop_chan_destroy(prec_ch), 0);
+	ck_assert_int_eq(coop_chan_destroy(prec_closed), 0);
+	ck_assert_int_eq(coop_mutex_destroy(prec_m), 0);
+	ck_assert_int_eq(coop_mutex_destroy(prec_m_held), 0);
+	ck_assert_int_eq(coop_cond_destroy(prec_c), 0);
+	ck_assert_int_eq(coop_sem_destroy(prec_s), 0);
 	coop_context_destroy(ctx2);
 	ck_assert_int_eq(coop_group_destroy(g_other), 0);
+	/* The objects of a destroyed context: -EXDEV after -EINVAL, before
+	 * -EPERM (no owner outside a task), whatever else holds; destroyable. */
+	{
+		struct coop_chan_op op = prec_op(ch_other, COOP_CHAN_SEND);
+
+		ck_assert_int_eq(coop_chan_send(ch_other, &prec_v, -2), -EINVAL);
+		ck_assert_int_eq(coop_chan_send(ch_other, &prec_v, COOP_NOWAIT), -EXDEV);
+		ck_assert_int_eq(coop_chan_recv(ch_other, &prec_v, COOP_FOREVER), -EXDEV);
+		ck_assert_int_eq(coop_chan_select(&op, 1, COOP_NOWAIT), -EXDEV);
+		ck_assert_int_eq(op.status, X1_UNSET);
+		ck_assert_int_eq(coop_chan_close(ch_other), -EXDEV);
+		ck_assert_int_eq(coop_mutex_lock(m_other, COOP_NOWAIT), -EXDEV);
+		ck_assert_int_eq(coop_mutex_unlock(m_other), -EXDEV);
+		ck_assert_int_eq(coop_cond_wait(c_other, m_other, COOP_NOWAIT), -EXDEV);
+		ck_assert_int_eq(coop_cond_signal(c_other), -EXDEV);
+		ck_assert_int_eq(coop_cond_broadcast(c_other), -EXDEV);
+		ck_assert_int_eq(coop_sem_acquire(s_other, COOP_NOWAIT), -EXDEV);
+		ck_assert_int_eq(coop_sem_release(s_other), -EXDEV);
+	}
+	ck_assert_int_eq(coop_chan_destroy(ch_other), 0);
+	ck_assert_int_eq(coop_mutex_destroy(m_other), 0);
+	ck_assert_int_eq(coop_cond_destroy(c_other), 0);
+	ck_assert_int_eq(coop_sem_destroy(s_other), 0);
 	/* After coop_run, the same: no context runs on the thread. */
 	ck_assert_int_eq(coop_fd_close(prec_sock), -EPERM);
 	ck_assert_int_eq(coop_fd_forget(prec_sock), -EPERM);
@@ -2590,12 +3347,77 @@ static void x7_fd_calls(void)
 	KEEPS_ERRNO(coop_fd_close(lfd), 0);
 }
 
+/* The synchronization calls from a task, each succeeding and failing. */
+static void x7_sync_calls(void)
+{
+	struct coop_chan *ch = NULL, *ch0 = NULL, *none = NULL;
+	struct coop_mutex *m = NULL;
+	struct coop_cond *c = NULL;
+	struct coop_sem *sem = NULL;
+	struct coop_chan_op ops[2];
+	int v = 1;
+
+	KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), 0);
+	KEEPS_ERRNO(coop_chan_create(NULL, &ch0, 0, 0), 0);
+	KEEPS_ERRNO(coop_chan_create(NULL, NULL, sizeof(int), 1), -EINVAL);
+	KEEPS_ERRNO(coop_chan_create(NULL, &none, SIZE_MAX, 2), -EINVAL); /* overflows */
+	KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_chan_recv(ch, &v, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_chan_send(ch, NULL, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_chan_send(ch0, NULL, -2), -EINVAL);
+	ops[0] = (struct coop_chan_op){.size = sizeof(ops[0]), .chan = ch, .elem = &v,
+	                               .op = COOP_CHAN_RECV};
+	ops[1] = (struct coop_chan_op){.size = sizeof(ops[1]), .chan = ch0, .op = COOP_CHAN_SEND};
+	KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_chan_select(ops, 2, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_chan_select(NULL, 1, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_chan_select(NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_chan_close(ch), 0);
+	KEEPS_ERRNO(coop_chan_close(ch), -EPIPE);
+	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EPIPE);
+	KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_FOREVER), -EPIPE);
+	KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_FOREVER), 0); /* status -EPIPE */
+	KEEPS_ERRNO(coop_chan_destroy(ch), 0);
+	KEEPS_ERRNO(coop_chan_destroy(ch0), 0);
+	KEEPS_ERRNO(coop_chan_destroy(NULL), -EINVAL);
+	KEEPS_ERRNO(coop_mutex_create(NULL, &m), 0);
+	KEEPS_ERRNO(coop_cond_create(NULL, &c), 0);
+	KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_mutex_unlock(m), -EPERM);
+	KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), -EDEADLK);
+	KEEPS_ERRNO(coop_mutex_destroy(m), -EBUSY);
+	KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_cond_wait(c, m, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_cond_wait(c, m, -2), -EINVAL);
+	KEEPS_ERRNO(coop_cond_signal(c), 0);
+	KEEPS_ERRNO(coop_cond_broadcast(c), 0);
+	KEEPS_ERRNO(coop_cond_signal(NULL), -EINVAL);
+	KEEPS_ERRNO(coop_mutex_unlock(m), 0);
+	KEEPS_ERRNO(coop_cond_destroy(c), 0);
+	KEEPS_ERRNO(coop_mutex_destroy(m), 0);
+	KEEPS_ERRNO(coop_mutex_lock(NULL, COOP_NOWAIT), -EINVAL);
+	KEEPS_ERRNO(coop_sem_create(NULL, &sem, 1), 0);
+	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_sem_acquire(sem, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	KEEPS_ERRNO(coop_sem_release(sem), 0);
+	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	KEEPS_ERRNO(coop_sem_create(NULL, &sem, UINT_MAX), 0);
+	KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	KEEPS_ERRNO(coop_sem_acquire(NULL, COOP_NOWAIT), -EINVAL);
+}
+
 static void *x7_calls(void *arg)
 {
 	struct coop_task *ended = arg, *running = NULL, *t = NULL;
 	struct coop_group *g = NULL, *empty = NULL;
 	struct coop_task_opts o = {.size = sizeof(o)};
 	struct coop_task_info in[2] = {{.size = sizeof(in[0])}, {.size = sizeof(in[1])}};
+	struct coop_sem *sem = NULL;
 	int64_t old, now;
 
 	errno = ERRNO_MARK;
@@ -2636,6 +3458,7 @@ static void *x7_calls(void *arg)
 	KEEPS_ERRNO(coop_context_tasks(ctx, in, 2) > 0, 1);
 	KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
 	x7_fd_calls();
+	x7_sync_calls();
 	KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
 	KEEPS_ERRNO(coop_cancel(t), 0);
 	KEEPS_ERRNO(coop_detach(t), 0);
@@ -2645,6 +3468,10 @@ static void *x7_calls(void *arg)
 	KEEPS_ERRNO(coop_group_wait(empty, COOP_NOWAIT), -ECANCELED);
 	KEEPS_ERRNO(coop_fd_wait(0, COOP_FD_READ, COOP_NOWAIT), -ECANCELED);
 	KEEPS_ERRNO(coop_read(0, &old, 1, COOP_NOWAIT), -ECANCELED);
+	KEEPS_ERRNO(coop_sem_create(NULL, &sem, 1), 0);
+	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ECANCELED);
+	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	KEEPS_ERRNO(coop_chan_select(NULL, 0, COOP_NOWAIT), -ECANCELED);
 	KEEPS_ERRNO(coop_group_destroy(empty), 0);
 	KEEPS_ERRNO(coop_yield(), 0);
 	return NULL;
@@ -2661,8 +3488,13 @@ START_TEST(t_x_7_calls_keep_errno)
 {
 	struct coop_group *g = NULL, *g2 = NULL;
 	struct coop_task *ended, *parked = NULL, *calls = NULL;
+	struct coop_chan *ch = NULL;
+	struct coop_chan_op op;
+	struct coop_mutex *m = NULL;
+	struct coop_cond *c = NULL;
+	struct coop_sem *sem = NULL;
 	int64_t now;
-	int sv[2];
+	int sv[2], v = 1;
 	char b = 0;
 
 	/* The fd calls outside a task (before coop_run: no context runs). */
@@ -2679,6 +3511,34 @@ START_TEST(t_x_7_calls_keep_errno)
 	KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
 	ck_assert_int_eq(close(sv[0]), 0);
 	ck_assert_int_eq(close(sv[1]), 0);
+
+	/* The synchronization calls outside a task (R4). */
+	KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), -EPERM);
+	KEEPS_ERRNO(coop_chan_create(ctx, &ch, sizeof(int), 1), 0);
+	KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_FOREVER), -EAGAIN);
+	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EAGAIN);
+	op = (struct coop_chan_op){.size = sizeof(op), .chan = ch, .elem = &v,
+	                           .op = COOP_CHAN_SEND};
+	KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), -EAGAIN);
+	op.op = COOP_CHAN_RECV;
+	KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_chan_close(ch), 0);
+	KEEPS_ERRNO(coop_chan_destroy(ch), 0);
+	KEEPS_ERRNO(coop_mutex_create(NULL, &m), -EPERM);
+	KEEPS_ERRNO(coop_mutex_create(ctx, &m), 0);
+	KEEPS_ERRNO(coop_cond_create(ctx, &c), 0);
+	KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_mutex_unlock(m), -EPERM);
+	KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EPERM);
+	KEEPS_ERRNO(coop_cond_signal(c), 0);
+	KEEPS_ERRNO(coop_cond_destroy(c), 0);
+	KEEPS_ERRNO(coop_mutex_destroy(m), 0);
+	KEEPS_ERRNO(coop_sem_create(ctx, &sem, 1), 0);
+	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
+	KEEPS_ERRNO(coop_sem_release(sem), 0);
+	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 
 	KEEPS_ERRNO(coop_group_create(ctx, &g), 0);
 	KEEPS_ERRNO(coop_group_create(NULL, &g2), -EPERM);
@@ -2724,7 +3584,18 @@ END_TEST
  * record, the test asserts.  The fd waits: coop_fd_wait woken by readiness,
  * its deadline, a cancel and coop_fd_close from another task; coop_read,
  * coop_write, coop_accept and coop_connect woken by readiness (their fds
- * made by the test before the run, closed by it after).
+ * made by the test before the run, closed by it after).  The
+ * synchronization waits, on objects the test makes before the run and
+ * destroys after it (0: nobody waits, no mutex is owned): coop_chan_send
+ * and coop_chan_recv on unbuffered channels woken by the counterpart, a
+ * close, the deadline and a cancel; coop_chan_select (a receive and a
+ * send) woken by a send to the one, a receive from the other, a close, the
+ * deadline and a cancel; coop_mutex_lock woken by the owner's unlock, the
+ * deadline and a cancel; coop_cond_wait woken by a signal, a broadcast, a
+ * signal while another task owns the mutex (the waiter moved onto the
+ * mutex's queue, woken by the unlock), the deadline, the deadline while
+ * another task owns the mutex (the waiter waiting for it again) and a
+ * cancel; coop_sem_acquire woken by a release, the deadline and a cancel.
  */
 enum {
 	W_SLEEP_DEADLINE, W_SLEEP_PASSED, W_SLEEP_CANCEL, W_SLEEP_AMBIENT, W_SLEEP_PENDING,
@@ -2732,7 +3603,11 @@ enum {
 	W_JOIN_UNTIL_EXPIRED, W_JOIN_CANCEL, W_JOIN_UNTIL_CANCEL, W_GROUP_DONE, W_GROUP_EMPTY,
 	W_GROUP_DEADLINE, W_GROUP_EXPIRED, W_GROUP_CANCEL, W_GROUP_PENDING, W_FD_READY,
 	W_FD_DEADLINE, W_FD_CANCEL, W_FD_CLOSE, W_READ_READY, W_WRITE_READY, W_ACCEPT_READY,
-	W_CONNECT_READY, W_KINDS
+	W_CONNECT_READY, W_SEND_DONE, W_SEND_CLOSE, W_SEND_DEADLINE, W_SEND_CANCEL, W_RECV_DONE,
+	W_RECV_CLOSE, W_RECV_DEADLINE, W_RECV_CANCEL, W_SELECT_RECV, W_SELECT_SEND, W_SELECT_CLOSE,
+	W_SELECT_DEADLINE, W_SELECT_CANCEL, W_LOCK_DONE, W_LOCK_DEADLINE, W_LOCK_CANCEL,
+	W_COND_SIGNAL, W_COND_BROADCAST, W_COND_MORPH, W_COND_DEADLINE, W_COND_DEADLINE_HELD,
+	W_COND_CANCEL, W_SEM_DONE, W_SEM_DEADLINE, W_SEM_CANCEL, W_KINDS
 };
 
 static const int w_expect[W_KINDS] = {
@@ -2749,13 +3624,27 @@ static const int w_expect[W_KINDS] = {
 	[W_FD_DEADLINE] = -ETIMEDOUT,     [W_FD_CANCEL] = -ECANCELED,
 	[W_FD_CLOSE] = -EBADF,            [W_READ_READY] = 1,
 	[W_WRITE_READY] = 1,              [W_ACCEPT_READY] = 0, /* the fd, in out */
-	[W_CONNECT_READY] = 0,
+	[W_CONNECT_READY] = 0,            [W_SEND_DONE] = 0,
+	[W_SEND_CLOSE] = -EPIPE,          [W_SEND_DEADLINE] = -ETIMEDOUT,
+	[W_SEND_CANCEL] = -ECANCELED,     [W_RECV_DONE] = 0,
+	[W_RECV_CLOSE] = -EPIPE,          [W_RECV_DEADLINE] = -ETIMEDOUT,
+	[W_RECV_CANCEL] = -ECANCELED,     [W_SELECT_RECV] = 0, /* the op's index */
+	[W_SELECT_SEND] = 1,              [W_SELECT_CLOSE] = 0, /* status -EPIPE */
+	[W_SELECT_DEADLINE] = -ETIMEDOUT, [W_SELECT_CANCEL] = -ECANCELED,
+	[W_LOCK_DONE] = 0,                [W_LOCK_DEADLINE] = -ETIMEDOUT,
+	[W_LOCK_CANCEL] = -ECANCELED,     [W_COND_SIGNAL] = 0,
+	[W_COND_BROADCAST] = 0,           [W_COND_MORPH] = 0,
+	[W_COND_DEADLINE] = -ETIMEDOUT,   [W_COND_DEADLINE_HELD] = -ETIMEDOUT,
+	[W_COND_CANCEL] = -ECANCELED,     [W_SEM_DONE] = 0,
+	[W_SEM_DEADLINE] = -ETIMEDOUT,    [W_SEM_CANCEL] = -ECANCELED,
 };
 
 static int w_is_cancelled_by_canceller(int k)
 {
 	return k == W_SLEEP_CANCEL || k == W_SHIELDED_SLEEP || k == W_JOIN_CANCEL ||
-	       k == W_JOIN_UNTIL_CANCEL || k == W_GROUP_CANCEL || k == W_FD_CANCEL;
+	       k == W_JOIN_UNTIL_CANCEL || k == W_GROUP_CANCEL || k == W_FD_CANCEL ||
+	       k == W_SEND_CANCEL || k == W_RECV_CANCEL || k == W_SELECT_CANCEL ||
+	       k == W_LOCK_CANCEL || k == W_COND_CANCEL || k == W_SEM_CANCEL;
 }
 
 static int w_is_group(int k)
@@ -2763,12 +3652,53 @@ static int w_is_group(int k)
 	return k >= W_GROUP_DONE && k <= W_GROUP_PENDING;
 }
 
+static int w_is_send(int k)
+{
+	return k >= W_SEND_DONE && k <= W_SEND_CANCEL;
+}
+
+static int w_is_recv(int k)
+{
+	return k >= W_RECV_DONE && k <= W_RECV_CANCEL;
+}
+
+static int w_is_select(int k)
+{
+	return k >= W_SELECT_RECV && k <= W_SELECT_CANCEL;
+}
+
+static int w_is_lock(int k)
+{
+	return k >= W_LOCK_DONE && k <= W_LOCK_CANCEL;
+}
+
+static int w_is_cond(int k)
+{
+	return k >= W_COND_SIGNAL && k <= W_COND_CANCEL;
+}
+
+static int w_is_sem(int k)
+{
+	return k >= W_SEM_DONE && k <= W_SEM_CANCEL;
+}
+
+/* The element kind k's task or helper sends. */
+#define W_ELEM(k) (7000 + (k))
+
 /* H_POKE makes the task's fd ready, H_CLOSE closes it (coop_fd_close),
- * each once the task is blocked. */
-enum { H_QUICK, H_YIELDS, H_LONG, H_FOREVER, H_POKE, H_CLOSE };
+ * each once the task is blocked; the synchronization helpers, once it is
+ * blocked: H_SEND sends to its channel, H_RECV receives from it (from a
+ * select's second channel), H_CHAN_CLOSE closes it, H_SIGNAL and
+ * H_BROADCAST wake its condition variable, H_SIGNAL_HELD signals it
+ * owning the mutex the wait let go of (and unlocks after a few yields),
+ * H_RELEASE releases its semaphore; H_HOLD and H_HOLD_LONG own its mutex
+ * before it locks it and unlock it once it is blocked, or 60 ms later;
+ * H_HOLD_COND_LONG takes the mutex its cond wait lets go of, for 60 ms. */
+enum { H_QUICK, H_YIELDS, H_LONG, H_FOREVER, H_POKE, H_CLOSE, H_SEND, H_RECV, H_CHAN_CLOSE,
+       H_HOLD, H_HOLD_LONG, H_SIGNAL, H_BROADCAST, H_SIGNAL_HELD, H_HOLD_COND_LONG, H_RELEASE };
 
 #define W_HELPERS 2
-#define W_POOL 96
+#define W_POOL 128
 #define W_SMALL (COOP_STACK_SIZE_MIN + TEST_ASAN_SLACK)
 
 struct w_spec {
@@ -2782,6 +3712,15 @@ struct w_spec {
 	char byte;                   /* what coop_read read */
 	struct sockaddr_storage addr; /* a listener's address */
 	socklen_t addrlen;
+	/* synchronization kinds (NULL: none) */
+	struct coop_chan *chan, *chan2;  /* a select's receive's, its send's */
+	struct coop_chan_op ops[2];
+	struct coop_mutex *mutex;
+	struct coop_cond *cond;
+	struct coop_sem *sem;
+	int elem, elem2;             /* sent or received; a select's send's */
+	int helper_elem;             /* what H_RECV received */
+	int held;                    /* H_HOLD, H_HOLD_LONG: they own the mutex */
 };
 
 static struct w_spec w_specs[W_KINDS];
@@ -2789,7 +3728,7 @@ static int w_small;
 static unsigned char *w_pool[W_POOL];
 static int w_pool_used;
 static int w_helper_errno_bad, w_helper_ended[W_KINDS][W_HELPERS], w_cancel_rc[W_KINDS];
-static int w_spawn_rc, w_poke_bad;
+static int w_spawn_rc, w_poke_bad, w_sync_bad;
 
 /* Spawn on a pool buffer (small mode) or a mapped default stack. */
 static int w_spawn(struct coop_task **out, void *(*fn)(void *), void *arg, struct coop_group *g,
@@ -2840,6 +3779,77 @@ static void w_poke(struct w_spec *s)
 	}
 }
 
+/* The synchronization helpers' part (each call's result checked, no
+ * assertion: a wrong one counts in w_sync_bad). */
+static void w_sync_help(struct w_spec *s, int kind)
+{
+	int v = W_ELEM(s->kind), i;
+
+	if (kind == H_HOLD || kind == H_HOLD_LONG) {
+		if (coop_mutex_lock(s->mutex, COOP_NOWAIT) != 0)
+			w_sync_bad++;
+		s->held = 1;
+		if (kind == H_HOLD)
+			w_until_blocked(s);
+		else
+			coop_sleep_until(coop_deadline_in(60 * COOP_MSEC));
+		if (coop_mutex_unlock(s->mutex) != 0)
+			w_sync_bad++;
+		return;
+	}
+	if (kind == H_HOLD_COND_LONG) {
+		/* Not by watching for the task to block: its deadline could
+		 * pass first.  It owns the mutex when this first runs, and its
+		 * cond wait lets go of it (to this task, if queued already). */
+		if (coop_mutex_lock(s->mutex, COOP_FOREVER) != 0)
+			w_sync_bad++;
+		coop_sleep_until(coop_deadline_in(60 * COOP_MSEC));
+		if (coop_mutex_unlock(s->mutex) != 0)
+			w_sync_bad++;
+		return;
+	}
+	w_until_blocked(s);
+	switch (kind) {
+	case H_SEND:
+		if (coop_chan_send(s->chan, &v, COOP_NOWAIT) != 0)
+			w_sync_bad++;
+		break;
+	case H_RECV: /* from a select's send, or the task's */
+		if (coop_chan_recv(s->chan2 ? s->chan2 : s->chan, &s->helper_elem,
+		                   COOP_NOWAIT) != 0)
+			w_sync_bad++;
+		break;
+	case H_CHAN_CLOSE:
+		if (coop_chan_close(s->chan) != 0)
+			w_sync_bad++;
+		break;
+	case H_SIGNAL:
+		if (coop_cond_signal(s->cond) != 0)
+			w_sync_bad++;
+		break;
+	case H_BROADCAST:
+		if (coop_cond_broadcast(s->cond) != 0)
+			w_sync_bad++;
+		break;
+	case H_SIGNAL_HELD:
+		if (coop_mutex_lock(s->mutex, COOP_NOWAIT) != 0 || coop_cond_signal(s->cond) != 0)
+			w_sync_bad++;
+		/* Signalled, the waiter waits for the mutex now. */
+		for (i = 0; i < 3; i++) {
+			coop_yield();
+			if (state_of(s->name) != COOP_TASK_BLOCKED)
+				w_sync_bad++;
+		}
+		if (coop_mutex_unlock(s->mutex) != 0)
+			w_sync_bad++;
+		break;
+	default: /* H_RELEASE */
+		if (coop_sem_release(s->sem) != 0)
+			w_sync_bad++;
+		break;
+	}
+}
+
 /* Helpers: arg encodes (spec, index, kind). */
 static void *w_helper(void *arg)
 {
@@ -2858,6 +3868,18 @@ static void *w_helper(void *arg)
 		w_until_blocked(&w_specs[spec]);
 		w_specs[spec].close_rc = coop_fd_close(w_specs[spec].fd);
 		w_specs[spec].fd = -1;
+		break;
+	case H_SEND:
+	case H_RECV:
+	case H_CHAN_CLOSE:
+	case H_HOLD:
+	case H_HOLD_LONG:
+	case H_SIGNAL:
+	case H_BROADCAST:
+	case H_SIGNAL_HELD:
+	case H_HOLD_COND_LONG:
+	case H_RELEASE:
+		w_sync_help(&w_specs[spec], kind);
 		break;
 	case H_QUICK:
 		break;
@@ -2916,7 +3938,8 @@ static void *w_task(void *arg)
 {
 	struct w_spec *s = arg;
 	struct coop_group *g = NULL;
-	int k = s->kind, mine = 1000 + k, rc = 12345, e;
+	int k = s->kind, mine = 1000 + k, rc = 12345, e, i;
+	int64_t d;
 
 	if (w_is_group(k) && coop_group_create(NULL, &g) != 0)
 		w_spawn_rc = -2;
@@ -2960,9 +3983,53 @@ static void *w_task(void *arg)
 	case W_FD_CLOSE:
 		w_help(s, H_CLOSE, NULL);
 		break;
+	case W_SEND_DONE:
+	case W_SELECT_SEND:
+		w_help(s, H_RECV, NULL);
+		break;
+	case W_RECV_DONE:
+	case W_SELECT_RECV:
+		w_help(s, H_SEND, NULL);
+		break;
+	case W_SEND_CLOSE:
+	case W_RECV_CLOSE:
+	case W_SELECT_CLOSE:
+		w_help(s, H_CHAN_CLOSE, NULL);
+		break;
+	case W_LOCK_DONE:
+	case W_LOCK_DEADLINE:
+	case W_LOCK_CANCEL:
+		/* The holder owns the mutex first. */
+		w_help(s, k == W_LOCK_DONE ? H_HOLD : H_HOLD_LONG, NULL);
+		for (i = 0; i < 100000 && !s->held; i++)
+			coop_yield();
+		break;
+	case W_COND_SIGNAL:
+		w_help(s, H_SIGNAL, NULL);
+		break;
+	case W_COND_BROADCAST:
+		w_help(s, H_BROADCAST, NULL);
+		break;
+	case W_COND_MORPH:
+		w_help(s, H_SIGNAL_HELD, NULL);
+		break;
+	case W_COND_DEADLINE_HELD:
+		w_help(s, H_HOLD_COND_LONG, NULL);
+		break;
+	case W_SEM_DONE:
+		w_help(s, H_RELEASE, NULL);
+		break;
 	default:
 		break;
 	}
+	if (w_is_cond(k) && coop_mutex_lock(s->mutex, COOP_FOREVER) != 0)
+		w_sync_bad++;
+	/* The synchronization kinds: forever, but their deadline kinds. */
+	d = k == W_SEND_DEADLINE || k == W_RECV_DEADLINE || k == W_SELECT_DEADLINE ||
+	                k == W_LOCK_DEADLINE || k == W_COND_DEADLINE || k == W_COND_DEADLINE_HELD ||
+	                k == W_SEM_DEADLINE
+	        ? coop_deadline_in(2 * COOP_MSEC)
+	        : COOP_FOREVER;
 	errno = mine;
 	switch (k) {
 	case W_SLEEP_DEADLINE:
@@ -3050,10 +4117,28 @@ static void *w_task(void *arg)
 		rc = coop_connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen,
 		                  coop_deadline_in(10 * COOP_SEC));
 		break;
+	default:
+		if (w_is_send(k))
+			rc = coop_chan_send(s->chan, &s->elem, d);
+		else if (w_is_recv(k))
+			rc = coop_chan_recv(s->chan, &s->elem, d);
+		else if (w_is_select(k))
+			rc = coop_chan_select(s->ops, 2, d);
+		else if (w_is_lock(k))
+			rc = coop_mutex_lock(s->mutex, d);
+		else if (w_is_cond(k))
+			rc = coop_cond_wait(s->cond, s->mutex, d);
+		else if (w_is_sem(k))
+			rc = coop_sem_acquire(s->sem, d);
+		break;
 	}
 	e = errno;
 	s->rc = rc;
 	s->errno_after = e;
+	/* The mutex: owned after every cond wait, after a lock that
+	 * succeeded (else not: -EPERM). */
+	if (w_is_lock(k) || w_is_cond(k))
+		s->extra_rc = coop_mutex_unlock(s->mutex);
 	/* Afterwards: more calls (the shield lowered, the ambient deadline
 	 * cleared, the group waited for and destroyed). */
 	if (k == W_SHIELDED_SLEEP) {
@@ -3127,6 +4212,89 @@ static void w_fd_setup(struct w_spec *s)
 	}
 }
 
+/* The objects of s's synchronization kind, made here outside a task:
+ * unbuffered channels (a select receives on the first, sends on the
+ * second), a mutex, a condition variable, a semaphore of value 0. */
+static void w_sync_setup(struct w_spec *s)
+{
+	int k = s->kind;
+
+	s->elem = w_is_send(k) ? W_ELEM(k) : -1;
+	s->elem2 = W_ELEM(k);
+	s->helper_elem = -1;
+	if (w_is_send(k) || w_is_recv(k) || w_is_select(k))
+		ck_assert_int_eq(coop_chan_create(ctx, &s->chan, sizeof(int), 0), 0);
+	if (w_is_select(k)) {
+		ck_assert_int_eq(coop_chan_create(ctx, &s->chan2, sizeof(int), 0), 0);
+		s->ops[0] = (struct coop_chan_op){.size = sizeof(s->ops[0]), .chan = s->chan,
+		                                  .elem = &s->elem, .op = COOP_CHAN_RECV,
+		                                  .status = X1_UNSET};
+		s->ops[1] = (struct coop_chan_op){.size = sizeof(s->ops[1]), .chan = s->chan2,
+		                                  .elem = &s->elem2, .op = COOP_CHAN_SEND,
+		                                  .status = X1_UNSET};
+	}
+	if (w_is_lock(k) || w_is_cond(k))
+		ck_assert_int_eq(coop_mutex_create(ctx, &s->mutex), 0);
+	if (w_is_cond(k))
+		ck_assert_int_eq(coop_cond_create(ctx, &s->cond), 0);
+	if (w_is_sem(k))
+		ck_assert_int_eq(coop_sem_create(ctx, &s->sem, 0), 0);
+}
+
+/* After the run, outside a task: the effects of the synchronization kinds
+ * (an element where it went and nowhere else, only the chosen select
+ * entry's status written, the mutex given back), nothing left behind (no
+ * element to receive, no unit to take), then their objects destroyed (0:
+ * nobody waits on them, no mutex is owned). */
+static void w_sync_check_destroy(struct w_spec *s)
+{
+	int k = s->kind, v = -1, i, want;
+
+	if (w_is_send(k) || w_is_recv(k) || w_is_select(k)) {
+		switch (k) {
+		case W_SEND_DONE:
+		case W_SELECT_SEND:
+			ck_assert_int_eq(s->helper_elem, W_ELEM(k));
+			break;
+		case W_RECV_DONE:
+		case W_SELECT_RECV:
+			ck_assert_int_eq(s->elem, W_ELEM(k));
+			break;
+		default:
+			ck_assert_int_eq(s->helper_elem, -1);
+			if (!w_is_send(k))
+				ck_assert_int_eq(s->elem, -1);
+			break;
+		}
+		for (i = 0; w_is_select(k) && i < 2; i++) {
+			want = i != s->rc ? X1_UNSET : k == W_SELECT_CLOSE ? -EPIPE : 0;
+			ck_assert_msg(s->ops[i].status == want, "kind %d: status[%d] %d", k, i,
+			              s->ops[i].status);
+		}
+		/* No element left, no sender waiting (unbuffered channels). */
+		if (k != W_SEND_CLOSE && k != W_RECV_CLOSE && k != W_SELECT_CLOSE) {
+			ck_assert_int_eq(coop_chan_recv(s->chan, &v, COOP_NOWAIT), -EAGAIN);
+			if (s->chan2)
+				ck_assert_int_eq(coop_chan_recv(s->chan2, &v, COOP_NOWAIT),
+				                 -EAGAIN);
+		}
+		ck_assert_int_eq(coop_chan_destroy(s->chan), 0);
+		if (s->chan2)
+			ck_assert_int_eq(coop_chan_destroy(s->chan2), 0);
+	}
+	if (w_is_lock(k) || w_is_cond(k)) {
+		ck_assert_msg(s->extra_rc == (w_is_lock(k) && s->rc != 0 ? -EPERM : 0),
+		              "kind %d: unlock %d", k, s->extra_rc);
+		ck_assert_int_eq(coop_mutex_destroy(s->mutex), 0);
+	}
+	if (w_is_cond(k))
+		ck_assert_int_eq(coop_cond_destroy(s->cond), 0);
+	if (w_is_sem(k)) {
+		ck_assert_int_eq(coop_sem_acquire(s->sem, COOP_NOWAIT), -EAGAIN);
+		ck_assert_int_eq(coop_sem_destroy(s->sem), 0);
+	}
+}
+
 /* After the run: the effects of the fd kinds, then their fds closed
  * (plain close: the run is over, nobody waits). */
 static void w_fd_check_close(struct w_spec *s)
@@ -3175,6 +4343,7 @@ static void w_run(int small)
 	w_spawn_rc = 0;
 	w_helper_errno_bad = 0;
 	w_poke_bad = 0;
+	w_sync_bad = 0;
 	memset(w_helper_ended, 0, sizeof(w_helper_ended));
 	for (i = 0; i < W_POOL; i++) {
 		w_pool[i] = small ? malloc(W_SMALL) : NULL;
@@ -3190,6 +4359,7 @@ static void w_run(int small)
 		w_cancel_rc[k] = 12345;
 		snprintf(w_specs[k].name, sizeof(w_specs[k].name), "w%d", k);
 		w_fd_setup(&w_specs[k]);
+		w_sync_setup(&w_specs[k]);
 		ck_assert_int_eq(w_spawn(&tasks[k], w_task, &w_specs[k], NULL, w_specs[k].name), 0);
 	}
 	{
@@ -3209,6 +4379,7 @@ static void w_run(int small)
 	ck_assert_int_eq(w_spawn_rc, 0);
 	ck_assert_int_eq(w_helper_errno_bad, 0);
 	ck_assert_int_eq(w_poke_bad, 0);
+	ck_assert_int_eq(w_sync_bad, 0);
 	for (k = 0; k < W_KINDS; k++) {
 		struct w_spec *s = &w_specs[k];
 
@@ -3226,6 +4397,7 @@ static void w_run(int small)
 			ck_assert_int_eq(s->extra_rc, 0);
 		}
 		w_fd_check_close(s);
+		w_sync_check_destroy(s);
 		ck_assert_int_eq(coop_join(tasks[k], &res), 0);
 		ck_assert_ptr_eq(res, s);
 		for (i = 0; i < s->nhelpers; i++) {
