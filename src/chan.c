@@ -99,10 +99,28 @@ COOP_EXPORT int coop_chan_destroy(struct coop_chan *chan)
 	return 0;
 }
 
+/* The common sizes (an int, a pointer, two of them) as constant-size
+ * copies the compiler inlines: a call to memcpy cost 2 ns of a 60 ns
+ * ping-pong round trip. */
 static inline void copy_elem(const struct coop_chan *ch, void *dst, const void *src)
 {
-	if (ch->elem_size && dst)
+	if (!dst)
+		return;
+	switch (ch->elem_size) {
+	case 0:
+		return;
+	case 4:
+		memcpy(dst, src, 4);
+		return;
+	case 8:
+		memcpy(dst, src, 8);
+		return;
+	case 16:
+		memcpy(dst, src, 16);
+		return;
+	default:
 		memcpy(dst, src, ch->elem_size);
+	}
 }
 
 /* The buffer's i-th slot from its head (i <= count < 2 * cap). */

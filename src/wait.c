@@ -6,12 +6,6 @@
 #include "timer.h"
 #include "wait.h"
 
-void coop__wake(struct coop_task *t, int result)
-{
-	coop__wait_end(t, result);
-	coop__ring_push(t);
-}
-
 void coop__cancel_task(struct coop_task *t)
 {
 	if (t->state == COOP__DONE)
@@ -43,24 +37,8 @@ void coop__events(struct coop_context *ctx)
 		coop__expire(ctx, coop_now());
 }
 
-/* The budget's mark: a count that moves at every switch of a task, so a
- * task whose mark is unchanged since it last spent has not waited or
- * yielded in between (while it runs, nothing else switches). */
-static inline uint64_t switch_mark(const struct coop_context *ctx)
+void coop__spent_yield(struct coop_task *self)
 {
-	return (uint64_t)ctx->epoch << 32 | (uint32_t)coop__tick;
-}
-
-void coop__spent(struct coop_task *self)
-{
-	uint64_t mark = switch_mark(self->ctx);
-
-	if (self->budget_mark != mark) {
-		self->budget_mark = mark;
-		self->budget_used = 0;
-	}
-	if (COOP_LIKELY(++self->budget_used < COOP__BUDGET))
-		return;
 	/* Spent: events, then a yield (a lone task just continues). */
 	self->budget_used = 0;
 	coop__events(self->ctx);

@@ -64,9 +64,26 @@ static inline int coop__cancel_point(const struct coop_task *self)
  * what coop_context_tasks reports. */
 static inline int coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n,
                              int kind, const void *obj, int64_t deadline, unsigned flags);
+/* The budget of `self` is spent: check events and yield (wait.c). */
+void coop__spent_yield(struct coop_task *self);
 /* A blocking call of `self` completed without waiting: spend a unit of its
- * budget (R7); the 128th in a row checks events and yields. */
-void coop__spent(struct coop_task *self);
+ * budget (R7); the 128th in a row checks events and yields.  Inline: it
+ * is a fifth of an uncontended lock and unlock.
+ * The budget's mark is a count that moves at every switch of a task, so a
+ * task whose mark is unchanged since it last spent has not waited or
+ * yielded in between (while it runs, nothing else switches). */
+static inline void coop__spent(struct coop_task *self)
+{
+	uint64_t mark = (uint64_t)self->ctx->epoch << 32 | (uint32_t)coop__tick;
+
+	if (self->budget_mark != mark) {
+		self->budget_mark = mark;
+		self->budget_used = 0;
+	}
+	if (COOP_LIKELY(++self->budget_used < COOP__BUDGET))
+		return;
+	coop__spent_yield(self);
+}
 /* Take BLOCKED task t out of its queues and the heap.  (Its wait_kind and
  * wait_obj mean something only while it is BLOCKED.) */
 static inline void coop__wait_unlink(struct coop_task *t)
@@ -92,8 +109,14 @@ static inline void coop__wait_end(struct coop_task *t, int result)
 	t->wait_result = result;
 	t->state = COOP__READY;
 }
-/* End BLOCKED task t's wait with `result` and append it to the run queue. */
-void coop__wake(struct coop_task *t, int result);
+/* End BLOCKED task t's wait with `result` and append it to the run queue.
+ * Inline: every hand-off (a send to a waiting receiver, an unlock) makes
+ * one. */
+static inline void coop__wake(struct coop_task *t, int result)
+{
+	coop__wait_end(t, result);
+	coop__ring_push(t);
+}
 /* Cancel task t (coop_cancel, coop_group_cancel): mark it, and wake it if
  * its wait can be cancelled. */
 void coop__cancel_task(struct coop_task *t);
