@@ -3,8 +3,10 @@
  * coop__ calls the source files share.  Nothing here is installed.
  *
  * Ownership: a context owns every task spawned into it (its `tasks` list)
- * and every stack it mapped (its pools).  A task is READY while on the run
- * queue, RUNNING while it is coop__self, BLOCKED while in coop_join, DONE
+ * and every stack it mapped (its pools), and lists the objects (groups,
+ * channels, locks) bound to it (object.h), which the application owns.  A
+ * task is READY while on the run queue, RUNNING while it is coop__self,
+ * BLOCKED while in a blocking call (wait.h), DONE
  * once its function has ended; it keeps its stack slot until it is joined
  * (or at once when detached).  Everything belongs to one thread: no locks.
  */

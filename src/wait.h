@@ -2,8 +2,9 @@
  * wait.h: the one wait/wake path every blocking call goes through.
  *
  * A blocking call builds wait records on the caller's stack, one per
- * queue it waits in (a joined task's joiners, a group's waiters; later a
- * channel's receivers...), and calls coop__wait with its deadline.  That
+ * queue it waits in (a joined task's joiners, a group's waiters, a
+ * channel's receivers, each channel of a select...), and calls coop__wait
+ * with its deadline.  That
  * applies the shared rules once for every call: the effective deadline
  * (R1: the call's own or the task's ambient one, whichever is earlier; a
  * passed one returns at once without switching), the budget of calls that
