@@ -54,13 +54,12 @@ static struct coop_context *ctx;
 
 static void setup(void)
 {
-	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+	test_context_create(&ctx);
 }
 
 static void teardown(void)
 {
-	coop_context_destroy(ctx);
-	ctx = NULL;
+	test_context_destroy(&ctx);
 }
 
 static struct coop_task *spawn_opts(const char *name, struct coop_group *g, void *(*fn)(void *),
@@ -74,15 +73,11 @@ static struct coop_task *spawn_opts(const char *name, struct coop_group *g, void
 	return t;
 }
 
-static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void *arg)
-{
-	return spawn_opts(name, NULL, fn, arg);
-}
-
 /* coop_context_tasks() lookups by name (test-common.h: a static buffer,
- * usable from small stacks). */
+ * usable from small stacks), and ctx's joinable tasks. */
 #define info_of(name) test_info_of(ctx, name)
 #define state_of(name) test_state_of(ctx, name)
+#define spawn_named(name, fn, arg) test_spawn_named(ctx, name, fn, arg)
 
 /* Yield until the task named `name` is in `state` (bounded). */
 static void yield_until_state(const char *name, int state)
@@ -3269,20 +3264,6 @@ END_TEST
 
 /* ================================================ T-X-7 errno, T-X-6 stacks == */
 
-#define ERRNO_MARK 4242
-
-/* Run `call` with errno set to ERRNO_MARK; it must return `expect` and
- * leave errno alone.  (errno is read before any assertion touches it.) */
-#define KEEPS_ERRNO(call, expect)                                                                 \
-	do {                                                                                      \
-		int rc_, e_;                                                                      \
-		errno = ERRNO_MARK;                                                               \
-		rc_ = (int)(call);                                                                \
-		e_ = errno;                                                                       \
-		ck_assert_msg(rc_ == (expect), "%s: %d, not %d", #call, rc_, (int)(expect));      \
-		ck_assert_msg(e_ == ERRNO_MARK, "%s changed errno to %d", #call, e_);             \
-	} while (0)
-
 static int x7_release;
 
 static void *x7_held(void *arg)
@@ -3302,22 +3283,24 @@ static void x7_fd_calls(void)
 	char b = 0;
 
 	fd_socketpair(sv);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_WRITE, COOP_NOWAIT), COOP_FD_WRITE);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_NOWAIT), -ETIMEDOUT); /* read(2): EAGAIN */
-	KEEPS_ERRNO(coop_write(sv[1], "x", 1, COOP_NOWAIT), 1);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, COOP_FOREVER), COOP_FD_READ);
-	KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_FOREVER), 1);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], 0, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_NOWAIT), -EBADF);
-	KEEPS_ERRNO(coop_read(sv[0], NULL, 1, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_accept(sv[0], NULL, NULL, 0, COOP_NOWAIT), -EINVAL); /* not listening */
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_WRITE, COOP_NOWAIT), COOP_FD_WRITE);
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)),
+	                 -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_NOWAIT), -ETIMEDOUT); /* read(2): EAGAIN */
+	TEST_KEEPS_ERRNO(coop_write(sv[1], "x", 1, COOP_NOWAIT), 1);
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_READ, COOP_FOREVER), COOP_FD_READ);
+	TEST_KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_FOREVER), 1);
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], 0, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	TEST_KEEPS_ERRNO(coop_read(sv[0], NULL, 1, COOP_NOWAIT), -EINVAL);
+	/* not listening */
+	TEST_KEEPS_ERRNO(coop_accept(sv[0], NULL, NULL, 0, COOP_NOWAIT), -EINVAL);
 	closed = fd_closed_number();
-	KEEPS_ERRNO(coop_fd_wait(closed, COOP_FD_READ, COOP_NOWAIT), -EBADF);
-	KEEPS_ERRNO(coop_fd_wait(closed, COOP_FD_READ, COOP_FOREVER), -EBADF); /* epoll_ctl */
-	KEEPS_ERRNO(coop_read(closed, &b, 1, COOP_FOREVER), -EBADF);
-	KEEPS_ERRNO(coop_write(closed, "x", 1, COOP_FOREVER), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_wait(closed, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_wait(closed, COOP_FD_READ, COOP_FOREVER), -EBADF); /* epoll_ctl */
+	TEST_KEEPS_ERRNO(coop_read(closed, &b, 1, COOP_FOREVER), -EBADF);
+	TEST_KEEPS_ERRNO(coop_write(closed, "x", 1, COOP_FOREVER), -EBADF);
 	/* A refused connect: a port bound, not listening. */
 	refused = fd_socket(AF_INET);
 	memset(&a, 0, sizeof(a));
@@ -3327,24 +3310,25 @@ static void x7_fd_calls(void)
 	ck_assert_int_eq(bind(refused, (struct sockaddr *)&a, sizeof(struct sockaddr_in)), 0);
 	ck_assert_int_eq(getsockname(refused, (struct sockaddr *)&a, &alen), 0);
 	c = fd_socket(AF_INET);
-	KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&a, alen, coop_deadline_in(10 * COOP_SEC)),
-	            -ECONNREFUSED);
-	KEEPS_ERRNO(coop_fd_close(c), 0);
-	KEEPS_ERRNO(coop_fd_close(refused), 0);
+	TEST_KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&a, alen,
+	                              coop_deadline_in(10 * COOP_SEC)),
+	                 -ECONNREFUSED);
+	TEST_KEEPS_ERRNO(coop_fd_close(c), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(refused), 0);
 	lfd = fd_tcp_listener(8, &a, &alen);
-	KEEPS_ERRNO(coop_accept(lfd, NULL, NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_accept(lfd, NULL, NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
 	c = fd_socket(AF_INET);
-	KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&a, alen, COOP_FOREVER), 0);
-	KEEPS_ERRNO(coop_fd_close(c), 0);
-	KEEPS_ERRNO((acc = coop_accept(lfd, NULL, NULL, SOCK_CLOEXEC, COOP_FOREVER)) >= 0, 1);
-	KEEPS_ERRNO(coop_fd_close(acc), 0);
-	KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
-	KEEPS_ERRNO(coop_fd_forget(-1), -EBADF);
-	KEEPS_ERRNO(coop_fd_forget(sv[0]), 0);
-	KEEPS_ERRNO(coop_fd_close(sv[0]), 0);
-	KEEPS_ERRNO(coop_fd_close(sv[0]), -EBADF); /* close(2)'s error */
-	KEEPS_ERRNO(coop_fd_close(sv[1]), 0);
-	KEEPS_ERRNO(coop_fd_close(lfd), 0);
+	TEST_KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&a, alen, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(c), 0);
+	TEST_KEEPS_ERRNO((acc = coop_accept(lfd, NULL, NULL, SOCK_CLOEXEC, COOP_FOREVER)) >= 0, 1);
+	TEST_KEEPS_ERRNO(coop_fd_close(acc), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_forget(-1), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_forget(sv[0]), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(sv[0]), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(sv[0]), -EBADF); /* close(2)'s error */
+	TEST_KEEPS_ERRNO(coop_fd_close(sv[1]), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(lfd), 0);
 }
 
 /* The synchronization calls from a task, each succeeding and failing. */
@@ -3357,58 +3341,58 @@ static void x7_sync_calls(void)
 	struct coop_chan_op ops[2];
 	int v = 1;
 
-	KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), 0);
-	KEEPS_ERRNO(coop_chan_create(NULL, &ch0, 0, 0), 0);
-	KEEPS_ERRNO(coop_chan_create(NULL, NULL, sizeof(int), 1), -EINVAL);
-	KEEPS_ERRNO(coop_chan_create(NULL, &none, SIZE_MAX, 2), -EINVAL); /* overflows */
-	KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_chan_recv(ch, &v, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_chan_send(ch, NULL, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_chan_send(ch0, NULL, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), 0);
+	TEST_KEEPS_ERRNO(coop_chan_create(NULL, &ch0, 0, 0), 0);
+	TEST_KEEPS_ERRNO(coop_chan_create(NULL, NULL, sizeof(int), 1), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_create(NULL, &none, SIZE_MAX, 2), -EINVAL); /* overflows */
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, &v, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch0, NULL, -2), -EINVAL);
 	ops[0] = (struct coop_chan_op){.size = sizeof(ops[0]), .chan = ch, .elem = &v,
 	                               .op = COOP_CHAN_RECV};
 	ops[1] = (struct coop_chan_op){.size = sizeof(ops[1]), .chan = ch0, .op = COOP_CHAN_SEND};
-	KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_chan_select(ops, 2, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_chan_select(NULL, 1, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_chan_select(NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_chan_close(ch), 0);
-	KEEPS_ERRNO(coop_chan_close(ch), -EPIPE);
-	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EPIPE);
-	KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_FOREVER), -EPIPE);
-	KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_FOREVER), 0); /* status -EPIPE */
-	KEEPS_ERRNO(coop_chan_destroy(ch), 0);
-	KEEPS_ERRNO(coop_chan_destroy(ch0), 0);
-	KEEPS_ERRNO(coop_chan_destroy(NULL), -EINVAL);
-	KEEPS_ERRNO(coop_mutex_create(NULL, &m), 0);
-	KEEPS_ERRNO(coop_cond_create(NULL, &c), 0);
-	KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_mutex_unlock(m), -EPERM);
-	KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), -EDEADLK);
-	KEEPS_ERRNO(coop_mutex_destroy(m), -EBUSY);
-	KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_cond_wait(c, m, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_cond_wait(c, m, -2), -EINVAL);
-	KEEPS_ERRNO(coop_cond_signal(c), 0);
-	KEEPS_ERRNO(coop_cond_broadcast(c), 0);
-	KEEPS_ERRNO(coop_cond_signal(NULL), -EINVAL);
-	KEEPS_ERRNO(coop_mutex_unlock(m), 0);
-	KEEPS_ERRNO(coop_cond_destroy(c), 0);
-	KEEPS_ERRNO(coop_mutex_destroy(m), 0);
-	KEEPS_ERRNO(coop_mutex_lock(NULL, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_sem_create(NULL, &sem, 1), 0);
-	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_sem_acquire(sem, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_sem_release(sem), 0);
-	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
-	KEEPS_ERRNO(coop_sem_create(NULL, &sem, UINT_MAX), 0);
-	KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
-	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
-	KEEPS_ERRNO(coop_sem_acquire(NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_select(ops, 2, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_chan_select(NULL, 1, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_select(NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_chan_close(ch), 0);
+	TEST_KEEPS_ERRNO(coop_chan_close(ch), -EPIPE);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EPIPE);
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_FOREVER), -EPIPE);
+	TEST_KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_FOREVER), 0); /* status -EPIPE */
+	TEST_KEEPS_ERRNO(coop_chan_destroy(ch), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(ch0), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(NULL, &c), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_signal(c), 0);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(c), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(c), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_create(NULL, &sem, 1), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(NULL, &sem, UINT_MAX), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(NULL, COOP_NOWAIT), -EINVAL);
 }
 
 static void *x7_calls(void *arg)
@@ -3420,60 +3404,60 @@ static void *x7_calls(void *arg)
 	struct coop_sem *sem = NULL;
 	int64_t old, now;
 
-	errno = ERRNO_MARK;
+	errno = TEST_ERRNO_MARK;
 	now = coop_now();
-	ck_assert_int_eq(errno, ERRNO_MARK);
+	ck_assert_int_eq(errno, TEST_ERRNO_MARK);
 	ck_assert_int_gt(now, 0);
-	KEEPS_ERRNO(coop_group_create(NULL, &g), 0);
-	KEEPS_ERRNO(coop_group_create(NULL, &empty), 0);
+	TEST_KEEPS_ERRNO(coop_group_create(NULL, &g), 0);
+	TEST_KEEPS_ERRNO(coop_group_create(NULL, &empty), 0);
 	o.group = g;
-	KEEPS_ERRNO(coop_spawn(ctx, &running, x7_held, NULL, &o), 0);
-	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
-	KEEPS_ERRNO(coop_sleep_until(-2), -EINVAL);
-	KEEPS_ERRNO(coop_set_deadline(coop_deadline_in(COOP_MSEC), &old), 0);
-	KEEPS_ERRNO(coop_sleep_until(COOP_FOREVER), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_set_deadline(COOP_FOREVER, NULL), 0);
-	KEEPS_ERRNO(coop_set_deadline(-2, NULL), -EINVAL);
-	KEEPS_ERRNO(coop_shield(1), 0);
-	KEEPS_ERRNO(coop_shield(0), 1);
-	KEEPS_ERRNO(coop_cancelled(), 0);
-	KEEPS_ERRNO(coop_join_until(coop_self(), NULL, COOP_NOWAIT), -EDEADLK);
-	KEEPS_ERRNO(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_group_wait(empty, COOP_FOREVER), 0);
-	KEEPS_ERRNO(coop_group_wait(NULL, COOP_FOREVER), -EINVAL);
-	KEEPS_ERRNO(coop_group_destroy(g), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx, &running, x7_held, NULL, &o), 0);
+	TEST_KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	TEST_KEEPS_ERRNO(coop_sleep_until(-2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_set_deadline(coop_deadline_in(COOP_MSEC), &old), 0);
+	TEST_KEEPS_ERRNO(coop_sleep_until(COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_set_deadline(-2, NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_shield(1), 0);
+	TEST_KEEPS_ERRNO(coop_shield(0), 1);
+	TEST_KEEPS_ERRNO(coop_cancelled(), 0);
+	TEST_KEEPS_ERRNO(coop_join_until(coop_self(), NULL, COOP_NOWAIT), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_group_wait(empty, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_group_wait(NULL, COOP_FOREVER), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_destroy(g), -EBUSY);
 	x7_release = 1;
-	KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), 0);
-	KEEPS_ERRNO(coop_join_until(running, NULL, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_join_until(ended, NULL, COOP_FOREVER), 0);
-	KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
-	KEEPS_ERRNO(coop_join_until(t, NULL, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_join_until(t, NULL, coop_deadline_in(COOP_SEC)), 0);
-	KEEPS_ERRNO(coop_group_cancel(g), 0);
-	KEEPS_ERRNO(coop_group_cancel(NULL), -EINVAL);
-	KEEPS_ERRNO(coop_group_destroy(g), 0);
-	KEEPS_ERRNO(coop_group_destroy(NULL), -EINVAL);
-	KEEPS_ERRNO(coop_context_tasks(ctx, in, 2) > 0, 1);
-	KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_join_until(running, NULL, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_join_until(ended, NULL, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_join_until(t, NULL, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_join_until(t, NULL, coop_deadline_in(COOP_SEC)), 0);
+	TEST_KEEPS_ERRNO(coop_group_cancel(g), 0);
+	TEST_KEEPS_ERRNO(coop_group_cancel(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_destroy(g), 0);
+	TEST_KEEPS_ERRNO(coop_group_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_context_tasks(ctx, in, 2) > 0, 1);
+	TEST_KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
 	x7_fd_calls();
 	x7_sync_calls();
-	KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
-	KEEPS_ERRNO(coop_cancel(t), 0);
-	KEEPS_ERRNO(coop_detach(t), 0);
-	KEEPS_ERRNO(coop_cancel(coop_self()), 0);
-	KEEPS_ERRNO(coop_cancelled(), 1);
-	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
-	KEEPS_ERRNO(coop_group_wait(empty, COOP_NOWAIT), -ECANCELED);
-	KEEPS_ERRNO(coop_fd_wait(0, COOP_FD_READ, COOP_NOWAIT), -ECANCELED);
-	KEEPS_ERRNO(coop_read(0, &old, 1, COOP_NOWAIT), -ECANCELED);
-	KEEPS_ERRNO(coop_sem_create(NULL, &sem, 1), 0);
-	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ECANCELED);
-	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
-	KEEPS_ERRNO(coop_chan_select(NULL, 0, COOP_NOWAIT), -ECANCELED);
-	KEEPS_ERRNO(coop_group_destroy(empty), 0);
-	KEEPS_ERRNO(coop_yield(), 0);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx, &t, returns_arg, NULL, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(t), 0);
+	TEST_KEEPS_ERRNO(coop_detach(t), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(coop_self()), 0);
+	TEST_KEEPS_ERRNO(coop_cancelled(), 1);
+	TEST_KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_group_wait(empty, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_fd_wait(0, COOP_FD_READ, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_read(0, &old, 1, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_sem_create(NULL, &sem, 1), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_chan_select(NULL, 0, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_group_destroy(empty), 0);
+	TEST_KEEPS_ERRNO(coop_yield(), 0);
 	return NULL;
 }
 
@@ -3499,78 +3483,78 @@ START_TEST(t_x_7_calls_keep_errno)
 
 	/* The fd calls outside a task (before coop_run: no context runs). */
 	fd_socketpair(sv);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_WRITE, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_fd_wait(sv[0], 0, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_NOWAIT), -EBADF);
-	KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_write(sv[0], "x", 1, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_accept(sv[0], NULL, NULL, 0, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_connect(sv[0], NULL, 0, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_fd_close(sv[0]), -EPERM);
-	KEEPS_ERRNO(coop_fd_forget(sv[0]), -EPERM);
-	KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], COOP_FD_WRITE, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_wait(sv[0], 0, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_NOWAIT), -EBADF);
+	TEST_KEEPS_ERRNO(coop_read(sv[0], &b, 1, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_write(sv[0], "x", 1, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_accept(sv[0], NULL, NULL, 0, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_connect(sv[0], NULL, 0, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_close(sv[0]), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_forget(sv[0]), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
 	ck_assert_int_eq(close(sv[0]), 0);
 	ck_assert_int_eq(close(sv[1]), 0);
 
 	/* The synchronization calls outside a task (R4). */
-	KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), -EPERM);
-	KEEPS_ERRNO(coop_chan_create(ctx, &ch, sizeof(int), 1), 0);
-	KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_FOREVER), -EAGAIN);
-	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), -EPERM);
+	TEST_KEEPS_ERRNO(coop_chan_create(ctx, &ch, sizeof(int), 1), 0);
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_FOREVER), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EAGAIN);
 	op = (struct coop_chan_op){.size = sizeof(op), .chan = ch, .elem = &v,
 	                           .op = COOP_CHAN_SEND};
-	KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), -EAGAIN);
 	op.op = COOP_CHAN_RECV;
-	KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_chan_close(ch), 0);
-	KEEPS_ERRNO(coop_chan_destroy(ch), 0);
-	KEEPS_ERRNO(coop_mutex_create(NULL, &m), -EPERM);
-	KEEPS_ERRNO(coop_mutex_create(ctx, &m), 0);
-	KEEPS_ERRNO(coop_cond_create(ctx, &c), 0);
-	KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_mutex_unlock(m), -EPERM);
-	KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_cond_signal(c), 0);
-	KEEPS_ERRNO(coop_cond_destroy(c), 0);
-	KEEPS_ERRNO(coop_mutex_destroy(m), 0);
-	KEEPS_ERRNO(coop_sem_create(ctx, &sem, 1), 0);
-	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
-	KEEPS_ERRNO(coop_sem_release(sem), 0);
-	KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_close(ch), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(ch), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &c), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_signal(c), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(c), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 1), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 
-	KEEPS_ERRNO(coop_group_create(ctx, &g), 0);
-	KEEPS_ERRNO(coop_group_create(NULL, &g2), -EPERM);
-	KEEPS_ERRNO(coop_group_create(ctx, NULL), -EINVAL);
-	KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), 0);
-	KEEPS_ERRNO(coop_spawn(ctx, &parked, x7_parked, NULL,
-	                       &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
-	                                                .group = g}),
-	            0);
-	KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -EAGAIN);
-	KEEPS_ERRNO(coop_group_destroy(g), -EBUSY);
-	KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_sleep_until(-2), -EINVAL);
-	KEEPS_ERRNO(coop_set_deadline(COOP_NOWAIT, NULL), -EPERM);
-	KEEPS_ERRNO(coop_shield(1), -EPERM);
-	KEEPS_ERRNO(coop_cancelled(), 0);
-	KEEPS_ERRNO(coop_join_until(parked, NULL, COOP_NOWAIT), -EAGAIN);
-	KEEPS_ERRNO(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
-	KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_create(ctx, &g), 0);
+	TEST_KEEPS_ERRNO(coop_group_create(NULL, &g2), -EPERM);
+	TEST_KEEPS_ERRNO(coop_group_create(ctx, NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx, &parked, x7_parked, NULL,
+	                            &(struct coop_task_opts){.size = sizeof(struct coop_task_opts),
+	                                                     .group = g}),
+	                 0);
+	TEST_KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_group_destroy(g), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_sleep_until(COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_sleep_until(-2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_set_deadline(COOP_NOWAIT, NULL), -EPERM);
+	TEST_KEEPS_ERRNO(coop_shield(1), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cancelled(), 0);
+	TEST_KEEPS_ERRNO(coop_join_until(parked, NULL, COOP_NOWAIT), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_join_until(NULL, NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cancel(NULL), -EINVAL);
 	ended = spawn_named("ended", returns_arg, NULL);
-	KEEPS_ERRNO(coop_spawn(ctx, &calls, x7_calls, ended, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx, &calls, x7_calls, ended, NULL), 0);
 	/* The run ends with the parked task blocked: -EDEADLK. */
-	KEEPS_ERRNO(coop_run(ctx), -EDEADLK);
-	KEEPS_ERRNO(coop_cancel(parked), 0);
-	KEEPS_ERRNO(coop_group_cancel(g), 0);
-	KEEPS_ERRNO(coop_run(ctx), 0);
-	KEEPS_ERRNO(coop_join_until(parked, NULL, COOP_NOWAIT), 0);
-	KEEPS_ERRNO(coop_join(calls, NULL), 0);
-	KEEPS_ERRNO(coop_group_destroy(g), 0);
-	errno = ERRNO_MARK;
+	TEST_KEEPS_ERRNO(coop_run(ctx), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_cancel(parked), 0);
+	TEST_KEEPS_ERRNO(coop_group_cancel(g), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_join_until(parked, NULL, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_join(calls, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_group_destroy(g), 0);
+	errno = TEST_ERRNO_MARK;
 	now = coop_now();
-	ck_assert_int_eq(errno, ERRNO_MARK);
+	ck_assert_int_eq(errno, TEST_ERRNO_MARK);
 	ck_assert_int_gt(now, 0);
 }
 END_TEST
@@ -4371,11 +4355,11 @@ static void w_run(int small)
 		}
 		ck_assert_int_eq(coop_spawn(ctx, NULL, w_canceller, tasks, &o), 0);
 	}
-	errno = ERRNO_MARK;
+	errno = TEST_ERRNO_MARK;
 	k = coop_run(ctx);
 	i = errno;
 	ck_assert_int_eq(k, 0);
-	ck_assert_int_eq(i, ERRNO_MARK); /* coop_run slept in the kernel: errno kept */
+	ck_assert_int_eq(i, TEST_ERRNO_MARK); /* coop_run slept in the kernel: errno kept */
 	ck_assert_int_eq(w_spawn_rc, 0);
 	ck_assert_int_eq(w_helper_errno_bad, 0);
 	ck_assert_int_eq(w_poke_bad, 0);

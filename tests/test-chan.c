@@ -44,32 +44,17 @@ static struct coop_context *ctx;
 
 static void setup(void)
 {
-	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+	test_context_create(&ctx);
 }
 
 static void teardown(void)
 {
-	coop_context_destroy(ctx);
-	ctx = NULL;
+	test_context_destroy(&ctx);
 }
 
-static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-	struct coop_task *t = NULL;
-
-	ck_assert_int_eq(coop_spawn(ctx, &t, fn, arg, &o), 0);
-	ck_assert_ptr_nonnull(t);
-	return t;
-}
-
-/* A detached task: for tasks the test never joins. */
-static void spawn_detached(const char *name, void *(*fn)(void *), void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-
-	ck_assert_int_eq(coop_spawn(ctx, NULL, fn, arg, &o), 0);
-}
+/* ctx's joinable and detached named tasks (test-common.h). */
+#define spawn_named(name, fn, arg) test_spawn_named(ctx, name, fn, arg)
+#define spawn_detached(name, fn, arg) test_spawn_detached(ctx, name, fn, arg)
 
 /* Run the context until every task has ended. */
 static void run_all(void)
@@ -120,19 +105,18 @@ static void check_runlog(const int *want, int n, const char *what)
 		              runlog[i], want[i]);
 }
 
-/* T-X-7 for every call: E(call) sets errno to a sentinel, makes the call
- * and counts the calls that changed errno. */
-#define ERRNO_SENTINEL 4242
+/* T-X-7 for every call: E(call) sets errno to TEST_ERRNO_MARK, makes the
+ * call and counts the calls that changed errno. */
 static int errno_bad;
 static int e_rc;
 
 static int e_check(int rc)
 {
-	if (errno != ERRNO_SENTINEL)
+	if (errno != TEST_ERRNO_MARK)
 		errno_bad++;
 	return rc;
 }
-#define E(expr) (errno = ERRNO_SENTINEL, e_rc = (expr), e_check(e_rc))
+#define E(expr) (errno = TEST_ERRNO_MARK, e_rc = (expr), e_check(e_rc))
 
 /* A select entry: the caller's status and receive buffer prefilled with
  * sentinels, so that an entry the select must not write is checked. */

@@ -11,6 +11,7 @@
 #define COOP_TEST_COMMON_H
 
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,68 @@ static inline int test_state_of(const struct coop_context *c, const char *name)
 
 	return in ? in->state : -1;
 }
+
+/* A fixture's new context in *c (default options). */
+static inline void test_context_create(struct coop_context **c)
+{
+	ck_assert_int_eq(coop_context_create(c, NULL), 0);
+}
+
+/* A fixture's end: destroys *c (NULL: nothing) and clears it. */
+static inline void test_context_destroy(struct coop_context **c)
+{
+	coop_context_destroy(*c);
+	*c = NULL;
+}
+
+/* A joinable task of c named `name`, running fn(arg). */
+static inline struct coop_task *test_spawn_named(struct coop_context *c, const char *name,
+                                                 void *(*fn)(void *), void *arg)
+{
+	struct coop_task_opts o;
+	struct coop_task *t = NULL;
+
+	/* Not a designated initializer: test-cxx.cc includes this too. */
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.name = name;
+	ck_assert_int_eq(coop_spawn(c, &t, fn, arg, &o), 0);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+/* A detached task of c named `name`: for tasks the test never joins; it
+ * leaves coop_context_tasks() as it ends, so a later run can reuse the
+ * name. */
+static inline void test_spawn_detached(struct coop_context *c, const char *name,
+                                       void *(*fn)(void *), void *arg)
+{
+	struct coop_task_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.name = name;
+	ck_assert_int_eq(coop_spawn(c, NULL, fn, arg, &o), 0);
+}
+
+/* What errno holds before each call TEST_KEEPS_ERRNO makes (T-X-7). */
+#define TEST_ERRNO_MARK 4242
+
+/* Run `call` with errno set to TEST_ERRNO_MARK; it must return `expect`
+ * and leave errno alone.  errno is read before any assertion can touch
+ * it; long holds what the fd calls return (ssize_t) as well.  A macro, so
+ * that a failure names the call and its line. */
+#define TEST_KEEPS_ERRNO(call, expect)                                                            \
+	do {                                                                                      \
+		long rc_;                                                                         \
+		int e_;                                                                           \
+		errno = TEST_ERRNO_MARK;                                                          \
+		rc_ = (long)(call);                                                               \
+		e_ = errno;                                                                       \
+		ck_assert_msg(rc_ == (long)(expect), "%s: %ld, not %ld", #call, rc_,              \
+		              (long)(expect));                                                    \
+		ck_assert_msg(e_ == TEST_ERRNO_MARK, "%s changed errno to %d", #call, e_);        \
+	} while (0)
 
 /* Seconds a single test may take before Check reports a timeout. */
 #define TEST_TIMEOUT 60

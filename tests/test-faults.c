@@ -27,13 +27,12 @@ static struct coop_context *ctx;
 static void setup(void)
 {
 	coop__selblock_fail = false;
-	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+	test_context_create(&ctx);
 }
 
 static void teardown(void)
 {
-	coop_context_destroy(ctx);
-	ctx = NULL;
+	test_context_destroy(&ctx);
 	coop__selblock_fail = false;
 }
 

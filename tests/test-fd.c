@@ -133,28 +133,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	coop_context_destroy(ctx);
-	ctx = NULL;
+	test_context_destroy(&ctx);
 }
 
-static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-	struct coop_task *t = NULL;
-
-	ck_assert_int_eq(coop_spawn(ctx, &t, fn, arg, &o), 0);
-	ck_assert_ptr_nonnull(t);
-	return t;
-}
-
-/* Detached, named: gone from coop_context_tasks once it ends, so that a
- * later run can reuse the name. */
-static void spawn_det(const char *name, void *(*fn)(void *), void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-
-	ck_assert_int_eq(coop_spawn(ctx, NULL, fn, arg, &o), 0);
-}
+/* ctx's joinable and detached named tasks (test-common.h). */
+#define spawn_named(name, fn, arg) test_spawn_named(ctx, name, fn, arg)
+#define spawn_detached(name, fn, arg) test_spawn_detached(ctx, name, fn, arg)
 
 static void spawn_anon(void *(*fn)(void *), void *arg)
 {
@@ -1260,8 +1244,8 @@ START_TEST(t_fd_11_event_and_deadline_same_round)
 	for (round = 0; round < 5; round++) {
 		f11_done = 0;
 		f11_rc = 12345;
-		spawn_det("waiter", f11_waiter, NULL);
-		spawn_det("spinner", f11_spinner, NULL);
+		spawn_detached("waiter", f11_waiter, NULL);
+		spawn_detached("spinner", f11_spinner, NULL);
 		ck_assert_int_eq(coop_run(ctx), 0);
 		ck_assert_msg(f11_rc == (int)COOP_FD_READ, "round %d: %d, not COOP_FD_READ", round,
 		              f11_rc);
@@ -1327,7 +1311,7 @@ START_TEST(t_fd_13_ring_cannot_delay_reader)
 		f13_written = f13_seen_ready = f13_done = 0;
 		f13_yields0 = f13_blocked_after = f13_switches_after = 0;
 		f13_rc = 12345;
-		spawn_det("reader", f13_reader, NULL);
+		spawn_detached("reader", f13_reader, NULL);
 		for (i = 0; i < RING; i++)
 			spawn_anon(f13_ring, (void *)(intptr_t)i);
 		ck_assert_int_eq(coop_run(ctx), 0);
@@ -1765,7 +1749,7 @@ START_TEST(t_fd_17_waiting_context_holds_one_epoll_fd)
 	th0 = count_dir("/proc/self/task");
 	ctx_make(_i);
 	ck_assert_int_eq(count_fds(), f17_base);
-	spawn_det("waiter", f17_waiter, NULL);
+	spawn_detached("waiter", f17_waiter, NULL);
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(f17_in_task, f17_base + 1);
 	ck_assert_int_eq(count_fds(), f17_base + 1);
@@ -1773,7 +1757,7 @@ START_TEST(t_fd_17_waiting_context_holds_one_epoll_fd)
 	ck_assert_msg(ep >= 0, "the new fd is not one epoll fd (%d)", ep);
 	ck_assert_int_ne(fcntl(ep, F_GETFD) & FD_CLOEXEC, 0);
 	/* Waiting again, in another run: the same fd. */
-	spawn_det("waiter", f17_waiter, NULL);
+	spawn_detached("waiter", f17_waiter, NULL);
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(count_fds(), f17_base + 1);
 	ck_assert_int_eq(new_epoll_fd(before, nbefore), ep);
@@ -2207,18 +2191,6 @@ END_TEST
 
 /* ======================================================== T-X-7: errno == */
 
-#define ERRNO_MARK 4242
-#define KEEPS_ERRNO(call, expect)                                                                 \
-	do {                                                                                      \
-		long rc_;                                                                         \
-		int e_;                                                                           \
-		errno = ERRNO_MARK;                                                               \
-		rc_ = (long)(call);                                                               \
-		e_ = errno;                                                                       \
-		ck_assert_msg(rc_ == (long)(expect), "%s: %ld, not %ld", #call, rc_, (long)(expect)); \
-		ck_assert_msg(e_ == ERRNO_MARK, "%s changed errno to %d", #call, e_);             \
-	} while (0)
-
 static int er_p[2], er_q[2], er_lfd;
 static struct sockaddr_in er_addr, er_closed_addr;
 
@@ -2229,40 +2201,43 @@ static void *errno_calls(void *arg)
 	int c, a;
 
 	(void)arg;
-	KEEPS_ERRNO(coop_fd_wait(er_p[1], COOP_FD_WRITE, COOP_NOWAIT), COOP_FD_WRITE);
-	KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_fd_wait(er_p[0], 0, COOP_FOREVER), -EINVAL);
-	KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_FOREVER), -EBADF);
-	KEEPS_ERRNO(coop_fd_wait(999999, COOP_FD_READ, COOP_FOREVER), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[1], COOP_FD_WRITE, COOP_NOWAIT), COOP_FD_WRITE);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)),
+	                 -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[0], 0, COOP_FOREVER), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_fd_wait(-1, COOP_FD_READ, COOP_FOREVER), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_wait(999999, COOP_FD_READ, COOP_FOREVER), -EBADF);
 	spawn_anon(poker, &pk);
-	KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, far()), COOP_FD_READ);
-	KEEPS_ERRNO(coop_read(er_p[0], buf, sizeof(buf), far()), 1);
-	KEEPS_ERRNO(coop_read(er_p[0], buf, sizeof(buf), COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_read(er_p[0], buf, 0, COOP_FOREVER), 0);
-	KEEPS_ERRNO(coop_read(er_p[0], NULL, 1, COOP_FOREVER), -EINVAL);
-	KEEPS_ERRNO(coop_read(er_p[1], buf, 1, COOP_FOREVER), -EBADF); /* not open for reading */
-	KEEPS_ERRNO(coop_write(er_p[1], "abc", 3, COOP_FOREVER), 3);
-	KEEPS_ERRNO(coop_read(er_p[0], buf, sizeof(buf), COOP_FOREVER), 3);
-	KEEPS_ERRNO(coop_write(er_q[1], "abc", 3, COOP_FOREVER), -EPIPE); /* reader closed */
-	KEEPS_ERRNO(coop_accept(er_lfd, NULL, NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
-	KEEPS_ERRNO(coop_accept(er_lfd, NULL, NULL, 0x1, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, far()), COOP_FD_READ);
+	TEST_KEEPS_ERRNO(coop_read(er_p[0], buf, sizeof(buf), far()), 1);
+	TEST_KEEPS_ERRNO(coop_read(er_p[0], buf, sizeof(buf), COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_read(er_p[0], buf, 0, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_read(er_p[0], NULL, 1, COOP_FOREVER), -EINVAL);
+	/* not open for reading */
+	TEST_KEEPS_ERRNO(coop_read(er_p[1], buf, 1, COOP_FOREVER), -EBADF);
+	TEST_KEEPS_ERRNO(coop_write(er_p[1], "abc", 3, COOP_FOREVER), 3);
+	TEST_KEEPS_ERRNO(coop_read(er_p[0], buf, sizeof(buf), COOP_FOREVER), 3);
+	TEST_KEEPS_ERRNO(coop_write(er_q[1], "abc", 3, COOP_FOREVER), -EPIPE); /* reader closed */
+	TEST_KEEPS_ERRNO(coop_accept(er_lfd, NULL, NULL, 0, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_accept(er_lfd, NULL, NULL, 0x1, COOP_NOWAIT), -EINVAL);
 	c = tcp_socket();
-	KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&er_closed_addr, sizeof(er_closed_addr), far()),
-	            -ECONNREFUSED);
+	TEST_KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&er_closed_addr, sizeof(er_closed_addr),
+	                              far()),
+	                 -ECONNREFUSED);
 	fd_close(c);
 	c = tcp_socket();
-	KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&er_addr, sizeof(er_addr), far()), 0);
-	errno = ERRNO_MARK;
+	TEST_KEEPS_ERRNO(coop_connect(c, (struct sockaddr *)&er_addr, sizeof(er_addr), far()), 0);
+	errno = TEST_ERRNO_MARK;
 	a = coop_accept(er_lfd, NULL, NULL, SOCK_NONBLOCK, far());
 	ck_assert_int_ge(a, 0);
-	ck_assert_int_eq(errno, ERRNO_MARK);
-	KEEPS_ERRNO(coop_fd_close(a), 0);
-	KEEPS_ERRNO(coop_fd_close(c), 0);
-	KEEPS_ERRNO(coop_fd_close(c), -EBADF);
-	KEEPS_ERRNO(coop_fd_forget(er_q[1]), 0);
-	KEEPS_ERRNO(coop_fd_forget(-1), -EBADF);
-	KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
+	ck_assert_int_eq(errno, TEST_ERRNO_MARK);
+	TEST_KEEPS_ERRNO(coop_fd_close(a), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(c), 0);
+	TEST_KEEPS_ERRNO(coop_fd_close(c), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_forget(er_q[1]), 0);
+	TEST_KEEPS_ERRNO(coop_fd_forget(-1), -EBADF);
+	TEST_KEEPS_ERRNO(coop_fd_close(-1), -EBADF);
 	return NULL;
 }
 
@@ -2308,20 +2283,21 @@ START_TEST(t_x_7_fd_calls_keep_errno)
 	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&er_closed_addr, &len), 0);
 	ck_assert_int_eq(close(s), 0);
 	/* Outside a task. */
-	KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, COOP_FOREVER), -EPERM);
-	KEEPS_ERRNO(coop_fd_wait(er_p[0], 0, COOP_FOREVER), -EINVAL);
-	KEEPS_ERRNO(coop_read(er_p[0], buf, 1, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_write(er_p[1], buf, 1, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_accept(er_lfd, NULL, NULL, 0, COOP_NOWAIT), -EPERM);
-	KEEPS_ERRNO(coop_connect(er_lfd, (struct sockaddr *)&er_addr, sizeof(er_addr), COOP_NOWAIT),
-	            -EPERM);
-	KEEPS_ERRNO(coop_fd_close(er_p[0]), -EPERM);
-	KEEPS_ERRNO(coop_fd_forget(er_p[0]), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[0], COOP_FD_READ, COOP_FOREVER), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_wait(er_p[0], 0, COOP_FOREVER), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_read(er_p[0], buf, 1, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_write(er_p[1], buf, 1, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_accept(er_lfd, NULL, NULL, 0, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_connect(er_lfd, (struct sockaddr *)&er_addr, sizeof(er_addr),
+	                              COOP_NOWAIT),
+	                 -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_close(er_p[0]), -EPERM);
+	TEST_KEEPS_ERRNO(coop_fd_forget(er_p[0]), -EPERM);
 	spawn_named("calls", errno_calls, NULL);
 	er_task_bad = 0;
 	for (i = 1; i <= 20; i++)
 		spawn_anon(errno_waiter, (void *)(intptr_t)(1000 + i));
-	KEEPS_ERRNO(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(er_task_bad, 0);
 }
 END_TEST

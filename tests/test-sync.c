@@ -51,31 +51,16 @@ static struct coop_context *ctx, *ctx2;
 
 static void setup(void)
 {
-	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+	test_context_create(&ctx);
 }
 
 static void teardown(void)
 {
-	coop_context_destroy(ctx);
-	coop_context_destroy(ctx2);
-	ctx = ctx2 = NULL;
+	test_context_destroy(&ctx);
+	test_context_destroy(&ctx2);
 }
 
 /* ----------------------------------------------------------- helpers -- */
-
-#define ERRNO_MARK 4242
-
-/* `call` must return `expect` and leave errno alone (T-X-7; errno is read
- * before any assertion can touch it). */
-#define EQ(call, expect)                                                                          \
-	do {                                                                                      \
-		int rc_, e_;                                                                      \
-		errno = ERRNO_MARK;                                                               \
-		rc_ = (int)(call);                                                                \
-		e_ = errno;                                                                       \
-		ck_assert_msg(rc_ == (expect), "%s: %d, not %d", #call, rc_, (int)(expect));      \
-		ck_assert_msg(e_ == ERRNO_MARK, "%s changed errno to %d", #call, e_);             \
-	} while (0)
 
 /* From a task: yield until `cond` holds, for conditions other tasks make
  * true without waiting for time to pass. */
@@ -97,23 +82,8 @@ static void teardown(void)
 		ck_assert_msg((cond), "never came true: %s", #cond);                              \
 	} while (0)
 
-static struct coop_task *spawn_in(struct coop_context *c, const char *name, void *(*fn)(void *),
-                                  void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-	struct coop_task *t = NULL;
-
-	ck_assert_int_eq(coop_spawn(c, &t, fn, arg, &o), 0);
-	return t;
-}
-
-/* A detached task of ctx (freed as it ends). */
-static void spawn_named(const char *name, void *(*fn)(void *), void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-
-	ck_assert_int_eq(coop_spawn(ctx, NULL, fn, arg, &o), 0);
-}
+/* Detached tasks of ctx (test-common.h); test_spawn_named for the joined ones. */
+#define spawn_detached(name, fn, arg) test_spawn_detached(ctx, name, fn, arg)
 
 static const char *const wname[] = {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"};
 
@@ -192,13 +162,13 @@ static void *mx1_waiter(void *arg)
 	for (i = 0; i < mx1_delay[id]; i++)
 		ck_assert_int_eq(coop_yield(), 0);
 	blocked[nblocked++] = id;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	acquired[nacq++] = id;
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK); /* it does own it */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK); /* it does own it */
 	ck_assert_int_eq(coop_yield(), 0);
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -207,11 +177,11 @@ static void *mx1_barger(void *arg)
 	(void)arg;
 	YIELD_UNTIL(mx1_released);
 	mx1_barger_saw = nacq; /* how many had the mutex when it asked */
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	acquired[nacq++] = BARGER;
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	ticker_stop = 1;
 	return NULL;
 }
@@ -223,7 +193,7 @@ static void *mx1_owner(void *arg)
 	int i;
 
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	YIELD_UNTIL(nblocked == 5);
 	expect_order(blocked, nblocked, want_blocked, 5, "blocking order");
@@ -232,7 +202,7 @@ static void *mx1_owner(void *arg)
 	leave_section();
 	mx1_released = 1;
 	t0 = ticks;
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	/* The unlocker keeps running; the first waiter is runnable, owning it. */
 	ck_assert_int_eq(ticks, t0);
 	ck_assert_int_eq(nacq, 0);
@@ -241,13 +211,13 @@ static void *mx1_owner(void *arg)
 		if (i != 3)
 			expect_blocked(wname[i], COOP_WAIT_MUTEX, mx);
 	/* No barging by the unlocker: the mutex is w3's already. */
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT);
 	ck_assert_int_eq(ticks, t0);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	acquired[nacq++] = OWNER;
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -259,17 +229,17 @@ START_TEST(t_mx_1_fifo_handoff)
 	reset_logs();
 	mx1_released = 0;
 	mx1_barger_saw = -1;
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	spawn_named("owner", mx1_owner, NULL);
-	spawn_named("barger", mx1_barger, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	spawn_detached("owner", mx1_owner, NULL);
+	spawn_detached("barger", mx1_barger, NULL);
 	for (i = 0; i < 5; i++)
-		spawn_named(wname[i], mx1_waiter, (void *)(intptr_t)i);
+		spawn_detached(wname[i], mx1_waiter, (void *)(intptr_t)i);
 	start_ticker();
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	expect_order(acquired, nacq, want, 7, "acquisition order");
 	/* The barger asked before the first waiter had run: it still queued. */
 	ck_assert_int_eq(mx1_barger_saw, 0);
-	EQ(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -285,14 +255,14 @@ static int mx2_step;
 static void *mx2_a(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -EDEADLK);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK);
-	EQ(coop_mutex_lock(mx, coop_deadline_in(COOP_SEC)), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, coop_deadline_in(COOP_SEC)), -EDEADLK);
 	mx2_step = 1;
 	YIELD_UNTIL(mx2_step == 2);
-	EQ(coop_mutex_unlock(mx), 0);
-	EQ(coop_mutex_unlock(mx), -EPERM); /* free: nobody owns it */
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM); /* free: nobody owns it */
 	mx2_step = 3;
 	return NULL;
 }
@@ -303,28 +273,28 @@ static void *mx2_b(void *arg)
 
 	(void)arg;
 	YIELD_UNTIL(mx2_step == 1);
-	EQ(coop_mutex_unlock(mx), -EPERM); /* a owns it */
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM); /* a owns it */
 	t0 = ticks;
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_mutex_lock(mx, 1), -ETIMEDOUT);
-	EQ(coop_mutex_lock(mx, coop_now()), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, 1), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, coop_now()), -ETIMEDOUT);
 	ck_assert_int_eq(ticks, t0);
-	EQ(coop_mutex_lock(mx, -2), -EINVAL);
-	EQ(coop_mutex_lock(NULL, COOP_NOWAIT), -EINVAL);
-	EQ(coop_mutex_unlock(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(NULL), -EINVAL);
 	mx2_step = 2;
 	YIELD_UNTIL(mx2_step == 3);
 	/* A pending cancellation: -ECANCELED before -EDEADLK, no effect. */
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
-	EQ(coop_cancel(coop_self()), 0);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -ECANCELED);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -ECANCELED);
-	EQ(coop_mutex_unlock(mx), 0);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -ECANCELED);
-	EQ(coop_mutex_unlock(mx), -EPERM); /* the refused lock took nothing */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(coop_self()), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM); /* the refused lock took nothing */
 	ck_assert_int_eq(coop_shield(1), 0);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), 0);
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	ticker_stop = 1;
 	return NULL;
 }
@@ -332,19 +302,19 @@ static void *mx2_b(void *arg)
 START_TEST(t_mx_2_deadlk_eperm_trylock)
 {
 	mx2_step = 0;
-	EQ(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
 	/* Outside a task: a lock needs an owner. */
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -EPERM);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EPERM);
-	EQ(coop_mutex_unlock(mx), -EPERM);
-	EQ(coop_mutex_lock(mx, -2), -EINVAL);
-	spawn_named("a", mx2_a, NULL);
-	spawn_named("b", mx2_b, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, -2), -EINVAL);
+	spawn_detached("a", mx2_a, NULL);
+	spawn_detached("b", mx2_b, NULL);
 	start_ticker();
-	EQ(coop_run(ctx), 0);
-	EQ(coop_mutex_unlock(mx), -EPERM);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EPERM);
-	EQ(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -427,10 +397,10 @@ static void mx3_case(int by_exit, int nheld)
 
 	mx3_by_exit = by_exit;
 	mx3_nheld = nheld;
-	EQ(coop_mutex_create(ctx, &mx3_m[0]), 0);
-	EQ(coop_mutex_create(ctx, &mx3_m[1]), 0);
-	spawn_named("first", mx3_first, NULL); /* the holder is task 2 */
-	spawn_named("holder", mx3_holder, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx3_m[0]), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx3_m[1]), 0);
+	spawn_detached("first", mx3_first, NULL); /* the holder is task 2 */
+	spawn_detached("holder", mx3_holder, NULL);
 	for (i = 0; i < 2; i++)
 		snprintf(want[i], sizeof(want[i]),
 		         "coop: coop_exit: task 2 \"holder\" ended holding mutex %p (%d held)",
@@ -451,8 +421,8 @@ static void mx3_case(int by_exit, int nheld)
 	}
 	ck_assert_msg(nlines == 1 && matched, "expected one line \"%s\"; stderr:\n%s", want[0], err);
 	/* The parent's copies were never used. */
-	EQ(coop_mutex_destroy(mx3_m[0]), 0);
-	EQ(coop_mutex_destroy(mx3_m[1]), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx3_m[0]), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx3_m[1]), 0);
 }
 
 START_TEST(t_mx_3_end_holding_aborts)
@@ -482,19 +452,19 @@ static void *mx4_waiter(void *arg)
 	int id = (int)(intptr_t)arg, rc, e;
 
 	blocked[nblocked++] = id;
-	errno = ERRNO_MARK;
+	errno = TEST_ERRNO_MARK;
 	rc = coop_mutex_lock(mx, id == 0 ? coop_deadline_in(mx4_timeout) : COOP_FOREVER);
 	e = errno;
-	ck_assert_int_eq(e, ERRNO_MARK);
+	ck_assert_int_eq(e, TEST_ERRNO_MARK);
 	mx4_rc[id] = rc;
 	if (rc == 0) {
 		enter_section();
 		acquired[nacq++] = id;
 		ck_assert_int_eq(coop_yield(), 0);
 		leave_section();
-		EQ(coop_mutex_unlock(mx), 0);
+		TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	} else {
-		EQ(coop_mutex_unlock(mx), -EPERM); /* it got nothing */
+		TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM); /* it got nothing */
 	}
 	return NULL;
 }
@@ -504,7 +474,7 @@ static void *mx4_owner(void *arg)
 	int i;
 
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	YIELD_UNTIL(nblocked == 5);
 	for (i = 1; i < 5; i++)
@@ -512,21 +482,21 @@ static void *mx4_owner(void *arg)
 	/* The head's deadline passes. */
 	SLEEP_UNTIL(mx4_rc[0] != UNSET);
 	ck_assert_int_eq(mx4_rc[0], -ETIMEDOUT);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK); /* still the owner */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK); /* still the owner */
 	ck_assert_int_eq(nacq, 0);
 	for (i = 1; i < 5; i++)
 		expect_blocked(wname[i], COOP_WAIT_MUTEX, mx);
 	/* A middle one is cancelled, and the mutex let go before it runs. */
-	EQ(coop_cancel(mx4_t[2]), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(mx4_t[2]), 0);
 	expect_ready("w2");
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	expect_ready("w1");
 	expect_blocked("w3", COOP_WAIT_MUTEX, mx);
 	expect_blocked("w4", COOP_WAIT_MUTEX, mx);
 	/* The tail, while w1 owns it. */
-	EQ(coop_cancel(mx4_t[4]), 0);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cancel(mx4_t[4]), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT);
 	return NULL;
 }
 
@@ -537,13 +507,13 @@ START_TEST(t_mx_4_timeout_cancel_keep_order)
 
 	reset_logs();
 	mx4_timeout = test_slow_run() ? 100 * COOP_MSEC : 10 * COOP_MSEC;
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	spawn_named("owner", mx4_owner, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	spawn_detached("owner", mx4_owner, NULL);
 	for (i = 0; i < 5; i++) {
 		mx4_rc[i] = UNSET;
-		mx4_t[i] = spawn_in(ctx, wname[i], mx4_waiter, (void *)(intptr_t)i);
+		mx4_t[i] = test_spawn_named(ctx, wname[i], mx4_waiter, (void *)(intptr_t)i);
 	}
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(mx4_rc[0], -ETIMEDOUT);
 	ck_assert_int_eq(mx4_rc[1], 0);
 	ck_assert_int_eq(mx4_rc[2], -ECANCELED);
@@ -551,8 +521,8 @@ START_TEST(t_mx_4_timeout_cancel_keep_order)
 	ck_assert_int_eq(mx4_rc[4], -ECANCELED);
 	expect_order(acquired, nacq, want, 2, "acquisition order");
 	for (i = 0; i < 5; i++)
-		EQ(coop_join(mx4_t[i], NULL), 0);
-	EQ(coop_mutex_destroy(mx), 0);
+		TEST_KEEPS_ERRNO(coop_join(mx4_t[i], NULL), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -572,16 +542,16 @@ static void *cv_waiter(void *arg)
 	int id = (int)(intptr_t)arg, rc, e;
 	int64_t d = cv_deadline[id];
 
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	cv_ready++;
 	if (d == 1)
 		d = cv_deadline[id] = coop_deadline_in(cv_timeout);
 	leave_section();
-	errno = ERRNO_MARK;
+	errno = TEST_ERRNO_MARK;
 	rc = coop_cond_wait(cv, mx, d);
 	e = errno;
-	ck_assert_int_eq(e, ERRNO_MARK);
+	ck_assert_int_eq(e, TEST_ERRNO_MARK);
 	enter_section(); /* nobody else owns it */
 	if (rc == -ETIMEDOUT)
 		ck_assert_int_ge(coop_now(), d); /* never early */
@@ -589,7 +559,7 @@ static void *cv_waiter(void *arg)
 	cv_woken[ncv_woken++] = id;
 	ck_assert_int_eq(coop_yield(), 0); /* still alone in it after a switch */
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0); /* it did own it */
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0); /* it did own it */
 	return NULL;
 }
 
@@ -611,7 +581,7 @@ static void cv_spawn_waiters(int n)
 	int i;
 
 	for (i = 0; i < n; i++)
-		cv_t[i] = spawn_in(ctx, wname[i], cv_waiter, (void *)(intptr_t)i);
+		cv_t[i] = test_spawn_named(ctx, wname[i], cv_waiter, (void *)(intptr_t)i);
 }
 
 static void cv_join_waiters(int n)
@@ -619,7 +589,7 @@ static void cv_join_waiters(int n)
 	int i;
 
 	for (i = 0; i < n; i++)
-		EQ(coop_join(cv_t[i], NULL), 0);
+		TEST_KEEPS_ERRNO(coop_join(cv_t[i], NULL), 0);
 }
 
 /* Signal with no waiter is lost; signal wakes the first waiter only, at
@@ -631,13 +601,13 @@ static void *cv1_signaller(void *arg)
 	int i;
 
 	(void)arg;
-	EQ(coop_cond_signal(cv), 0);
-	EQ(coop_cond_broadcast(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(cv), 0);
 	YIELD_UNTIL(cv_ready == 3);
 	for (i = 0; i < 3; i++)
 		expect_blocked(wname[i], COOP_WAIT_COND, cv);
 	t0 = ticks;
-	EQ(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
 	ck_assert_int_eq(ticks, t0);
 	ck_assert_int_eq(ncv_woken, 0);
 	expect_ready("w0"); /* the mutex was free: it owns it already */
@@ -649,19 +619,19 @@ static void *cv1_signaller(void *arg)
 	ck_assert_int_eq(ncv_woken, 1); /* exactly one */
 	expect_blocked("w1", COOP_WAIT_COND, cv);
 	expect_blocked("w2", COOP_WAIT_COND, cv);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	t0 = ticks;
-	EQ(coop_cond_broadcast(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(cv), 0);
 	ck_assert_int_eq(ticks, t0);
 	expect_blocked("w1", COOP_WAIT_MUTEX, mx);
 	expect_blocked("w2", COOP_WAIT_MUTEX, mx);
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	expect_ready("w1");
 	expect_blocked("w2", COOP_WAIT_MUTEX, mx);
 	YIELD_UNTIL(ncv_woken == 3);
-	EQ(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
 	ticker_stop = 1;
 	return NULL;
 }
@@ -678,20 +648,20 @@ static void *cv1_timeout_hog(void *arg)
 	in = test_info_of(ctx, "w0");
 	ck_assert_int_eq(in.wait, COOP_WAIT_COND);
 	ck_assert_int_eq(in.wait_deadline, cv_deadline[0]);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	SLEEP_UNTIL(test_info_of(ctx, "w0").wait == COOP_WAIT_MUTEX);
 	in = test_info_of(ctx, "w0");
 	expect_blocked("w0", COOP_WAIT_MUTEX, mx);
 	ck_assert_int_eq(in.wait_deadline, COOP_FOREVER);
 	/* Taking the mutex back cannot be cancelled. */
-	EQ(coop_cancel(cv_t[0]), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(cv_t[0]), 0);
 	for (i = 0; i < 5; i++)
 		ck_assert_int_eq(coop_yield(), 0);
 	expect_blocked("w0", COOP_WAIT_MUTEX, mx);
 	ck_assert_int_eq(cv_rc[0], UNSET);
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	expect_ready("w0");
 	return NULL;
 }
@@ -704,17 +674,17 @@ static void *cv1_canceller(void *arg)
 	YIELD_UNTIL(cv_ready == 2);
 	expect_blocked("w0", COOP_WAIT_COND, cv);
 	expect_blocked("w1", COOP_WAIT_COND, cv);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
-	EQ(coop_cancel(cv_t[0]), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(cv_t[0]), 0);
 	expect_ready("w0");
 	YIELD_UNTIL(state_of("w0") == COOP_TASK_BLOCKED);
 	expect_blocked("w0", COOP_WAIT_MUTEX, mx);
 	expect_blocked("w1", COOP_WAIT_COND, cv);
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	YIELD_UNTIL(ncv_woken == 1 && !inside); /* w0 let go */
-	EQ(coop_cancel(cv_t[1]), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(cv_t[1]), 0);
 	return NULL;
 }
 
@@ -723,28 +693,28 @@ static void *cv1_canceller(void *arg)
 static void *cv1_pending_cancel(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	YIELD_UNTIL(state_of("contender") == COOP_TASK_BLOCKED);
-	EQ(coop_cancel(coop_self()), 0);
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -ECANCELED);
-	EQ(coop_cond_wait(cv, mx, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_cancel(coop_self()), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_NOWAIT), -ECANCELED);
 	expect_blocked("contender", COOP_WAIT_MUTEX, mx);
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	/* A7.1: not the owner (the contender is) comes before the cancellation. */
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM);
 	return NULL;
 }
 
 static void *cv1_contender(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	acquired[nacq++] = 1;
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -752,17 +722,17 @@ START_TEST(t_cv_1_signal_broadcast_return_paths)
 {
 	static const int want[] = {0, 1, 2}, want_all[] = {0, 1, 2, 3};
 
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
 	/* Long enough that no stall ends a wait before the signal. */
 	cv_timeout = (test_slow_run() ? 200 : 50) * COOP_MSEC;
 
 	/* Signal one, broadcast all, in wait order; every return 0. */
 	cv_reset();
-	spawn_named("signaller", cv1_signaller, NULL);
+	spawn_detached("signaller", cv1_signaller, NULL);
 	cv_spawn_waiters(3);
 	start_ticker();
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	expect_order(cv_woken, ncv_woken, want, 3, "wake-up order");
 	ck_assert_int_eq(cv_rc[0], 0);
 	ck_assert_int_eq(cv_rc[1], 0);
@@ -771,20 +741,20 @@ START_TEST(t_cv_1_signal_broadcast_return_paths)
 
 	/* -ETIMEDOUT, the signal sent before the wait lost (no memory). */
 	cv_reset();
-	EQ(coop_cond_signal(cv), 0);
-	EQ(coop_cond_broadcast(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(cv), 0);
 	cv_deadline[0] = 1; /* now + cv_timeout, as it waits */
 	cv_spawn_waiters(1);
-	spawn_named("hog", cv1_timeout_hog, NULL);
-	EQ(coop_run(ctx), 0);
+	spawn_detached("hog", cv1_timeout_hog, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(cv_rc[0], -ETIMEDOUT);
 	cv_join_waiters(1);
 
 	/* -ECANCELED, the mutex owned by the canceller, then free. */
 	cv_reset();
 	cv_spawn_waiters(2);
-	spawn_named("canceller", cv1_canceller, NULL);
-	EQ(coop_run(ctx), 0);
+	spawn_detached("canceller", cv1_canceller, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(cv_rc[0], -ECANCELED);
 	ck_assert_int_eq(cv_rc[1], -ECANCELED);
 	cv_join_waiters(2);
@@ -794,26 +764,26 @@ START_TEST(t_cv_1_signal_broadcast_return_paths)
 	 * other onto it. */
 	cv_reset();
 	cv_spawn_waiters(4);
-	EQ(coop_run(ctx), -EDEADLK);
-	EQ(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
 	ck_assert_int_eq(state_of("w0"), COOP_TASK_READY);
-	EQ(coop_cond_broadcast(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(cv), 0);
 	expect_blocked("w1", COOP_WAIT_MUTEX, mx);
 	expect_blocked("w2", COOP_WAIT_MUTEX, mx);
 	expect_blocked("w3", COOP_WAIT_MUTEX, mx);
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	expect_order(cv_woken, ncv_woken, want_all, 4, "wake-up order");
 	cv_join_waiters(4);
 
 	/* -ECANCELED at entry. */
 	cv_reset();
-	spawn_named("pending", cv1_pending_cancel, NULL);
-	spawn_named("contender", cv1_contender, NULL);
-	EQ(coop_run(ctx), 0);
+	spawn_detached("pending", cv1_pending_cancel, NULL);
+	spawn_detached("contender", cv1_contender, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(nacq, 1);
 
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -835,25 +805,25 @@ static void *a75_owner(void *arg)
 	long t0;
 
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
 	YIELD_UNTIL(state_of("contender") == COOP_TASK_BLOCKED);
 	t0 = ticks;
-	EQ(coop_cond_wait(cv, mx, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_cond_wait(cv, mx, 1), -ETIMEDOUT);
-	EQ(coop_cond_wait(cv, mx, coop_now()), -ETIMEDOUT);
-	EQ(coop_set_deadline(1, &old), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, 1), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, coop_now()), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_set_deadline(1, &old), 0);
 	ck_assert_int_eq(old, COOP_FOREVER);
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -ETIMEDOUT);
-	EQ(coop_cond_wait(cv, mx, coop_deadline_in(COOP_SEC)), -ETIMEDOUT);
-	EQ(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, coop_deadline_in(COOP_SEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_set_deadline(COOP_FOREVER, NULL), 0);
 	ck_assert_int_eq(ticks, t0);
 	expect_blocked("contender", COOP_WAIT_MUTEX, mx);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK); /* still the owner */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK); /* still the owner */
 	cv_step = 1;
 	YIELD_UNTIL(cv_step == 2);
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -863,19 +833,19 @@ static void *a75_other(void *arg)
 
 	(void)arg;
 	YIELD_UNTIL(cv_step == 1);
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM); /* the owner has it */
-	EQ(coop_cond_wait(cv, mx, COOP_NOWAIT), -EPERM);
-	EQ(coop_cond_wait(cv, mx, 1), -EPERM);
-	EQ(coop_cond_wait(cv, mx, -2), -EINVAL);
-	EQ(coop_cond_wait(NULL, mx, COOP_FOREVER), -EINVAL);
-	EQ(coop_cond_wait(cv, NULL, COOP_FOREVER), -EINVAL);
-	EQ(coop_cond_wait(cv, m_other, COOP_FOREVER), -EXDEV);
-	EQ(coop_cond_wait(cv_other, mx, COOP_FOREVER), -EXDEV);
-	EQ(coop_cond_wait(cv_other, m_other, COOP_NOWAIT), -EXDEV);
-	EQ(coop_mutex_create(NULL, &free_m), 0);
-	EQ(coop_cond_wait(cv, free_m, COOP_FOREVER), -EPERM); /* free: not owned */
-	EQ(coop_cond_wait(cv, free_m, COOP_NOWAIT), -EPERM);
-	EQ(coop_mutex_destroy(free_m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM); /* the owner has it */
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, 1), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(NULL, mx, COOP_FOREVER), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, NULL, COOP_FOREVER), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, m_other, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv_other, mx, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv_other, m_other, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &free_m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, free_m, COOP_FOREVER), -EPERM); /* free: not owned */
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, free_m, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(free_m), 0);
 	cv_step = 2;
 	ticker_stop = 1;
 	return NULL;
@@ -885,26 +855,26 @@ START_TEST(t_cv_1_a7_5_passed_deadline_keeps_mutex)
 {
 	reset_logs();
 	cv_step = nacq = 0;
-	EQ(coop_context_create(&ctx2, NULL), 0);
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
-	EQ(coop_mutex_create(ctx2, &m_other), 0);
-	EQ(coop_cond_create(ctx2, &cv_other), 0);
+	TEST_KEEPS_ERRNO(coop_context_create(&ctx2, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx2, &m_other), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx2, &cv_other), 0);
 	/* Outside a task: no owner, so -EPERM; -EXDEV before it. */
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM);
-	EQ(coop_cond_wait(cv, mx, COOP_NOWAIT), -EPERM);
-	EQ(coop_cond_wait(cv, m_other, COOP_NOWAIT), -EXDEV);
-	EQ(coop_cond_wait(cv, mx, -2), -EINVAL);
-	spawn_named("owner", a75_owner, NULL);
-	spawn_named("contender", cv1_contender, NULL);
-	spawn_named("other", a75_other, NULL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_NOWAIT), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, m_other, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, -2), -EINVAL);
+	spawn_detached("owner", a75_owner, NULL);
+	spawn_detached("contender", cv1_contender, NULL);
+	spawn_detached("other", a75_other, NULL);
 	start_ticker();
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(nacq, 1); /* the contender got it, after the owner let go */
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_mutex_destroy(mx), 0);
-	EQ(coop_cond_destroy(cv_other), 0);
-	EQ(coop_mutex_destroy(m_other), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv_other), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m_other), 0);
 }
 END_TEST
 
@@ -958,12 +928,12 @@ static void *cv2_waiter(void *arg)
 	const struct coop_task_info *by[CV2_N];
 	int id = (int)(intptr_t)arg, j;
 
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	cv2_ready++;
 	/* A deadline that passes while the broadcaster holds the mutex. */
-	EQ(coop_cond_wait(cv, mx, coop_deadline_in(cv_timeout)), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, coop_deadline_in(cv_timeout)), 0);
 	enter_section();
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), id == 50 ? -ECANCELED : -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), id == 50 ? -ECANCELED : -EDEADLK);
 	cv2_returns[id]++;
 	cv2_order[cv2_n++] = id;
 	cv2_snapshot(by);
@@ -975,7 +945,7 @@ static void *cv2_waiter(void *arg)
 	if (id == 50)
 		cv2_cancelled = coop_cancelled();
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -1016,9 +986,9 @@ static void *cv2_broadcaster(void *arg)
 		ck_assert_int_eq(by[j]->wait, COOP_WAIT_COND);
 		ck_assert_ptr_eq(by[j]->wait_object, cv);
 	}
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	enter_section();
-	EQ(coop_cond_broadcast(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(cv), 0);
 	cv2_snapshot(by);
 	for (j = 0; j < CV2_N; j++) {
 		ck_assert_int_eq(by[j]->state, COOP_TASK_BLOCKED);
@@ -1027,7 +997,7 @@ static void *cv2_broadcaster(void *arg)
 		ck_assert_int_eq(by[j]->wait_deadline, COOP_FOREVER);
 	}
 	/* Neither their deadlines nor a cancellation ends that wait. */
-	EQ(coop_cancel(cv2_t[50]), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(cv2_t[50]), 0);
 	until = coop_deadline_in(cv_timeout + COOP_MSEC);
 	while (coop_now() < until)
 		ck_assert_int_eq(coop_sleep_until(until), 0);
@@ -1038,7 +1008,7 @@ static void *cv2_broadcaster(void *arg)
 	}
 	cv2_sampling = 1;
 	leave_section();
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -1051,28 +1021,28 @@ START_TEST(t_cv_2_wait_morphing)
 	cv2_cancelled = -1;
 	/* Long enough that no stall ends a wait before the signal. */
 	cv_timeout = (test_slow_run() ? 200 : 50) * COOP_MSEC;
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
-	spawn_named("broadcaster", cv2_broadcaster, NULL);
-	spawn_named("sampler", cv2_sampler, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
+	spawn_detached("broadcaster", cv2_broadcaster, NULL);
+	spawn_detached("sampler", cv2_sampler, NULL);
 	for (i = 0; i < CV2_N; i++) {
 		cv2_returns[i] = cv2_spells[i] = cv2_was_ready[i] = 0;
 		snprintf(cv2_name[i], sizeof(cv2_name[i]), "v%d", i);
-		cv2_t[i] = spawn_in(ctx, cv2_name[i], cv2_waiter, (void *)(intptr_t)i);
+		cv2_t[i] = test_spawn_named(ctx, cv2_name[i], cv2_waiter, (void *)(intptr_t)i);
 	}
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(cv2_n, CV2_N);
 	for (i = 0; i < CV2_N; i++) {
 		ck_assert_int_eq(cv2_order[i], i);
 		ck_assert_int_eq(cv2_returns[i], 1);
 		ck_assert_msg(cv2_spells[i] == 1, "v%d was made runnable %d times", i,
 		              cv2_spells[i]);
-		EQ(coop_join(cv2_t[i], NULL), 0);
+		TEST_KEEPS_ERRNO(coop_join(cv2_t[i], NULL), 0);
 	}
 	ck_assert_int_eq(cv2_bad, 0);
 	ck_assert_int_eq(cv2_cancelled, 1); /* completion won; still pending */
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -1105,9 +1075,9 @@ static void *quiet_ticker(void *arg)
 static void *cv3_contender(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	cv3_contender_at = cv3_fast_done;
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -1118,7 +1088,7 @@ static void *cv3_waiter(void *arg)
 	long t0;
 
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	YIELD_UNTIL(state_of("contender") == COOP_TASK_BLOCKED);
 	for (i = 0; i < 1000000 - 1000 - n; i++) {
 		switch (i & 63) {
@@ -1134,31 +1104,31 @@ static void *cv3_waiter(void *arg)
 		if (coop_cond_wait(cv, mx, d) != -ETIMEDOUT)
 			cv3_bad++;
 	}
-	EQ(coop_set_deadline(1, &old), 0);
+	TEST_KEEPS_ERRNO(coop_set_deadline(1, &old), 0);
 	for (i = 0; i < 1000; i++)
 		if (coop_cond_wait(cv, mx, i & 1 ? COOP_FOREVER : coop_deadline_in(COOP_SEC)) !=
 		    -ETIMEDOUT)
 			cv3_bad++;
-	EQ(coop_set_deadline(old, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_set_deadline(old, NULL), 0);
 	ck_assert_int_eq(cv3_bad, 0);
 	/* It never let go. */
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -EDEADLK);
 	expect_blocked("contender", COOP_WAIT_MUTEX, mx);
 	cv3_fast_done = 1;
 	/* Real waits: the first hands the mutex to the contender. */
 	for (i = 0; i < n; i++) {
 		d = coop_deadline_in(20 * COOP_USEC);
 		t0 = ticks;
-		errno = ERRNO_MARK;
+		errno = TEST_ERRNO_MARK;
 		rc = coop_cond_wait(cv, mx, d);
-		ck_assert_int_eq(errno, ERRNO_MARK);
+		ck_assert_int_eq(errno, TEST_ERRNO_MARK);
 		if (rc != -ETIMEDOUT || coop_now() < d)
 			cv3_bad++;
 		if (ticks != t0)
 			cv3_real++;
 	}
 	ck_assert_int_eq(cv3_bad, 0);
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	ticker_stop = 1;
 	return NULL;
 }
@@ -1167,19 +1137,19 @@ START_TEST(t_cv_3_no_spurious_wakeups)
 {
 	cv3_fast_done = cv3_bad = cv3_real = 0;
 	cv3_contender_at = -1;
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
-	spawn_named("waiter", cv3_waiter, NULL);
-	spawn_named("contender", cv3_contender, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
+	spawn_detached("waiter", cv3_waiter, NULL);
+	spawn_detached("contender", cv3_contender, NULL);
 	ticks = 0;
 	ticker_stop = 0;
-	spawn_named("ticker", quiet_ticker, NULL);
-	EQ(coop_run(ctx), 0);
+	spawn_detached("ticker", quiet_ticker, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(cv3_bad, 0);
 	ck_assert_int_eq(cv3_contender_at, 1); /* only once the real waits began */
 	ck_assert_int_gt(cv3_real, 0);
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -1203,10 +1173,10 @@ static void *sem1_waiter(void *arg)
 	for (i = 0; i < mx1_delay[id]; i++)
 		ck_assert_int_eq(coop_yield(), 0);
 	blocked[nblocked++] = id;
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), 0);
 	acquired[nacq++] = id;
 	ck_assert_int_eq(coop_yield(), 0);
-	EQ(coop_sem_release(sem), 0); /* to the next in line */
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0); /* to the next in line */
 	return NULL;
 }
 
@@ -1215,9 +1185,9 @@ static void *sem1_barger(void *arg)
 	(void)arg;
 	YIELD_UNTIL(sem1_released);
 	sem1_barger_saw = nacq;
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), 0);
 	acquired[nacq++] = BARGER;
-	EQ(coop_sem_release(sem), 0); /* nobody waits: the value goes to 1 */
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0); /* nobody waits: the value goes to 1 */
 	ticker_stop = 1;
 	return NULL;
 }
@@ -1231,10 +1201,10 @@ static void *sem1_releaser(void *arg)
 	(void)arg;
 	/* Value semantics in a task: 2 units, then none. */
 	t0 = ticks;
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_sem_acquire(sem, coop_now()), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, coop_now()), -ETIMEDOUT);
 	ck_assert_int_eq(ticks, t0);
 	YIELD_UNTIL(nblocked == 5);
 	expect_order(blocked, nblocked, want_blocked, 5, "blocking order");
@@ -1242,7 +1212,7 @@ static void *sem1_releaser(void *arg)
 		expect_blocked(wname[i], COOP_WAIT_SEM, sem);
 	sem1_released = 1;
 	t0 = ticks;
-	EQ(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
 	ck_assert_int_eq(ticks, t0);
 	ck_assert_int_eq(nacq, 0);
 	expect_ready("w3");
@@ -1250,11 +1220,11 @@ static void *sem1_releaser(void *arg)
 		if (i != 3)
 			expect_blocked(wname[i], COOP_WAIT_SEM, sem);
 	/* No barging: the unit is w3's. */
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
 	ck_assert_int_eq(ticks, t0);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), 0);
 	acquired[nacq++] = RELEASER;
-	EQ(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
 	return NULL;
 }
 
@@ -1267,27 +1237,27 @@ START_TEST(t_sem_1_value_and_fifo)
 	sem1_released = 0;
 	sem1_barger_saw = -1;
 	/* Outside a task (R4): a unit, or -EAGAIN whatever the deadline. */
-	EQ(coop_sem_create(ctx, &sem, 3), 0);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	EQ(coop_sem_acquire(sem, coop_deadline_in(COOP_SEC)), 0);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 3), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, coop_deadline_in(COOP_SEC)), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
 	/* Two units for the releaser to take. */
-	spawn_named("releaser", sem1_releaser, NULL);
-	spawn_named("barger", sem1_barger, NULL);
+	spawn_detached("releaser", sem1_releaser, NULL);
+	spawn_detached("barger", sem1_barger, NULL);
 	for (i = 0; i < 5; i++)
-		spawn_named(wname[i], sem1_waiter, (void *)(intptr_t)i);
+		spawn_detached(wname[i], sem1_waiter, (void *)(intptr_t)i);
 	start_ticker();
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	expect_order(acquired, nacq, want, 7, "acquisition order");
 	ck_assert_int_eq(sem1_barger_saw, 0);
 	/* Every unit was handed on; the barger's last release left 1. */
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
-	EQ(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 }
 END_TEST
 
@@ -1295,29 +1265,29 @@ END_TEST
 static void *sem2_task(void *arg)
 {
 	(void)arg;
-	EQ(coop_sem_release(sem), -EOVERFLOW);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_release(sem), -EOVERFLOW);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
 	return NULL;
 }
 
 START_TEST(t_sem_2_overflow)
 {
-	EQ(coop_sem_create(ctx, &sem, UINT_MAX), 0);
-	EQ(coop_sem_release(sem), -EOVERFLOW);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_release(sem), -EOVERFLOW);
-	spawn_named("task", sem2_task, NULL);
-	EQ(coop_run(ctx), 0);
-	EQ(coop_sem_release(sem), -EOVERFLOW);
-	EQ(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, UINT_MAX), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	spawn_detached("task", sem2_task, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 	/* One below: one release fits. */
-	EQ(coop_sem_create(ctx, &sem, UINT_MAX - 1), 0);
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_release(sem), -EOVERFLOW);
-	EQ(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, UINT_MAX - 1), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), -EOVERFLOW);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 }
 END_TEST
 
@@ -1354,15 +1324,15 @@ static void obj_calls_exdev(struct coop_context *mine, struct coop_chan *ch, str
 	struct coop_cond *own_cv = NULL;
 	int v = 5;
 
-	EQ(coop_chan_send(ch, &v, COOP_NOWAIT), -EXDEV);
-	EQ(coop_chan_send(ch, &v, COOP_FOREVER), -EXDEV);
-	EQ(coop_chan_send(ch, NULL, COOP_FOREVER), -EINVAL); /* elem_size > 0 */
-	EQ(coop_chan_recv(ch, &v, COOP_NOWAIT), -EXDEV);
-	EQ(coop_chan_recv(ch, NULL, COOP_FOREVER), -EXDEV);
-	EQ(coop_chan_recv(ch, &v, -2), -EINVAL);
-	EQ(coop_chan_close(ch), -EXDEV);
-	EQ(coop_chan_select(ops, 1, COOP_NOWAIT), -EXDEV);
-	EQ(coop_chan_select(ops, 1, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, &v, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_send(ch, NULL, COOP_FOREVER), -EINVAL); /* elem_size > 0 */
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, &v, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, NULL, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_recv(ch, &v, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_close(ch), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_select(ops, 1, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_select(ops, 1, COOP_FOREVER), -EXDEV);
 	ck_assert_int_eq(ops[0].status, 7);
 	ck_assert_int_eq(v, 5);
 	if (o_own_ch) {
@@ -1370,35 +1340,36 @@ static void obj_calls_exdev(struct coop_context *mine, struct coop_chan *ch, str
 		ops[0].chan = o_own_ch;
 		ops[0].op = COOP_CHAN_SEND;
 		ops[0].elem = &v;
-		EQ(coop_chan_select(ops, 2, COOP_NOWAIT), -EXDEV);
+		TEST_KEEPS_ERRNO(coop_chan_select(ops, 2, COOP_NOWAIT), -EXDEV);
 		ck_assert_int_eq(ops[0].status, 7);
 		ck_assert_int_eq(ops[1].status, 7);
-		EQ(coop_chan_recv(o_own_ch, NULL, COOP_NOWAIT), -ETIMEDOUT); /* nothing sent */
+		/* nothing sent */
+		TEST_KEEPS_ERRNO(coop_chan_recv(o_own_ch, NULL, COOP_NOWAIT), -ETIMEDOUT);
 	}
-	EQ(coop_mutex_lock(m, COOP_FOREVER), -EXDEV);
-	EQ(coop_mutex_lock(m, COOP_NOWAIT), -EXDEV);
-	EQ(coop_mutex_lock(m, -2), -EINVAL);
-	EQ(coop_mutex_unlock(m), -EXDEV); /* not -EPERM */
-	EQ(coop_cond_wait(c, m, COOP_FOREVER), -EXDEV);
-	EQ(coop_cond_wait(c, m, COOP_NOWAIT), -EXDEV);
-	EQ(coop_cond_signal(c), -EXDEV);
-	EQ(coop_cond_broadcast(c), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), -EXDEV); /* not -EPERM */
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, m, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_signal(c), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(c), -EXDEV);
 	/* One of the pair in the caller's context, owned: still -EXDEV. */
-	EQ(coop_mutex_create(NULL, &own_m), 0);
-	EQ(coop_cond_create(NULL, &own_cv), 0);
-	EQ(coop_mutex_lock(own_m, COOP_FOREVER), 0);
-	EQ(coop_cond_wait(c, own_m, COOP_FOREVER), -EXDEV);
-	EQ(coop_cond_wait(own_cv, m, COOP_FOREVER), -EXDEV);
-	EQ(coop_mutex_unlock(own_m), 0);
-	EQ(coop_cond_destroy(own_cv), 0);
-	EQ(coop_mutex_destroy(own_m), 0);
-	EQ(coop_sem_acquire(s, COOP_FOREVER), -EXDEV);
-	EQ(coop_sem_acquire(s, COOP_NOWAIT), -EXDEV);
-	EQ(coop_sem_release(s), -EXDEV);
-	EQ(coop_group_wait(g, COOP_FOREVER), -EXDEV);
-	EQ(coop_group_wait(g, COOP_NOWAIT), -EXDEV);
-	EQ(coop_group_cancel(g), -EXDEV);
-	EQ(coop_spawn(mine, &t, returns_arg, NULL, &o), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &own_m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(NULL, &own_cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(own_m, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, own_m, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(own_cv, m, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(own_m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(own_cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(own_m), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(s, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(s, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_release(s), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_group_wait(g, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_group_wait(g, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_group_cancel(g), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_spawn(mine, &t, returns_arg, NULL, &o), -EXDEV);
 	ck_assert_ptr_eq(t, (struct coop_task *)(intptr_t)1);
 }
 
@@ -1407,11 +1378,11 @@ static void *obj1_task(void *arg)
 	(void)arg;
 	obj_calls_exdev(ctx, o_ch, o_m, o_cv, o_s, o_g);
 	/* -EXDEV before a pending cancellation. */
-	EQ(coop_cancel(coop_self()), 0);
-	EQ(coop_mutex_lock(o_m, COOP_NOWAIT), -EXDEV);
-	EQ(coop_cond_wait(o_cv, o_m, COOP_NOWAIT), -EXDEV);
-	EQ(coop_sem_acquire(o_s, COOP_NOWAIT), -EXDEV);
-	EQ(coop_chan_send(o_ch, arg, COOP_NOWAIT), -EINVAL); /* NULL elem */
+	TEST_KEEPS_ERRNO(coop_cancel(coop_self()), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o_m, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(o_cv, o_m, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o_s, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_send(o_ch, arg, COOP_NOWAIT), -EINVAL); /* NULL elem */
 	return NULL;
 }
 
@@ -1431,54 +1402,54 @@ static void *obj1_home(void *arg)
 	int v = 0;
 
 	(void)arg;
-	EQ(coop_chan_recv(o_ch, &v, COOP_NOWAIT), -ETIMEDOUT); /* empty */
+	TEST_KEEPS_ERRNO(coop_chan_recv(o_ch, &v, COOP_NOWAIT), -ETIMEDOUT); /* empty */
 	v = 9;
-	EQ(coop_chan_send(o_ch, &v, COOP_NOWAIT), 0); /* open */
+	TEST_KEEPS_ERRNO(coop_chan_send(o_ch, &v, COOP_NOWAIT), 0); /* open */
 	v = 0;
-	EQ(coop_chan_recv(o_ch, &v, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_recv(o_ch, &v, COOP_NOWAIT), 0);
 	ck_assert_int_eq(v, 9);
-	EQ(coop_mutex_lock(o_m, COOP_NOWAIT), 0); /* free */
-	EQ(coop_cond_wait(o_cv, o_m, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_mutex_unlock(o_m), 0);
-	EQ(coop_sem_acquire(o_s, COOP_NOWAIT), 0); /* one unit, as made */
-	EQ(coop_sem_acquire(o_s, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_sem_release(o_s), 0);
-	EQ(coop_spawn(ctx2, NULL, obj1_member, NULL, &o), 0); /* not cancelled */
-	EQ(coop_group_wait(o_g, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o_m, COOP_NOWAIT), 0); /* free */
+	TEST_KEEPS_ERRNO(coop_cond_wait(o_cv, o_m, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(o_m), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o_s, COOP_NOWAIT), 0); /* one unit, as made */
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o_s, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_release(o_s), 0);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx2, NULL, obj1_member, NULL, &o), 0); /* not cancelled */
+	TEST_KEEPS_ERRNO(coop_group_wait(o_g, COOP_FOREVER), 0);
 	return NULL;
 }
 
 static void obj_create_all(struct coop_context *c)
 {
-	EQ(coop_chan_create(c, &o_ch, sizeof(int), 1), 0);
-	EQ(coop_mutex_create(c, &o_m), 0);
-	EQ(coop_cond_create(c, &o_cv), 0);
-	EQ(coop_sem_create(c, &o_s, 1), 0);
-	EQ(coop_group_create(c, &o_g), 0);
+	TEST_KEEPS_ERRNO(coop_chan_create(c, &o_ch, sizeof(int), 1), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(c, &o_m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(c, &o_cv), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(c, &o_s, 1), 0);
+	TEST_KEEPS_ERRNO(coop_group_create(c, &o_g), 0);
 }
 
 static void obj_destroy_all(void)
 {
-	EQ(coop_chan_destroy(o_ch), 0);
-	EQ(coop_mutex_destroy(o_m), 0);
-	EQ(coop_cond_destroy(o_cv), 0);
-	EQ(coop_sem_destroy(o_s), 0);
-	EQ(coop_group_destroy(o_g), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o_ch), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o_m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(o_cv), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(o_s), 0);
+	TEST_KEEPS_ERRNO(coop_group_destroy(o_g), 0);
 }
 
 START_TEST(t_obj_1_other_context_exdev)
 {
-	EQ(coop_context_create(&ctx2, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_context_create(&ctx2, NULL), 0);
 	obj_create_all(ctx2);
-	EQ(coop_chan_create(ctx, &o_own_ch, sizeof(int), 1), 0);
-	spawn_named("stranger", obj1_task, NULL);
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_chan_create(ctx, &o_own_ch, sizeof(int), 1), 0);
+	spawn_detached("stranger", obj1_task, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	obj1_member_cancelled = -1;
-	EQ(coop_detach(spawn_in(ctx2, "home", obj1_home, NULL)), 0);
-	EQ(coop_run(ctx2), 0);
+	TEST_KEEPS_ERRNO(coop_detach(test_spawn_named(ctx2, "home", obj1_home, NULL)), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx2), 0);
 	ck_assert_int_eq(obj1_member_cancelled, 0);
 	obj_destroy_all();
-	EQ(coop_chan_destroy(o_own_ch), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o_own_ch), 0);
 	o_own_ch = NULL;
 }
 END_TEST
@@ -1496,18 +1467,18 @@ static void *obj2_creator(void *arg)
 
 	(void)arg;
 	obj_create_all(NULL);
-	EQ(coop_chan_send(o_ch, &v, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_send(o_ch, &v, COOP_NOWAIT), 0);
 	v = 0;
-	EQ(coop_chan_recv(o_ch, &v, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_chan_recv(o_ch, &v, COOP_NOWAIT), 0);
 	ck_assert_int_eq(v, 3);
-	EQ(coop_mutex_lock(o_m, COOP_NOWAIT), 0);
-	EQ(coop_cond_wait(o_cv, o_m, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_cond_signal(o_cv), 0);
-	EQ(coop_mutex_unlock(o_m), 0);
-	EQ(coop_sem_acquire(o_s, COOP_NOWAIT), 0);
-	EQ(coop_sem_release(o_s), 0);
-	EQ(coop_group_wait(o_g, COOP_NOWAIT), 0);
-	EQ(coop_group_cancel(o_g), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o_m, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(o_cv, o_m, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_signal(o_cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(o_m), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o_s, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(o_s), 0);
+	TEST_KEEPS_ERRNO(coop_group_wait(o_g, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_group_cancel(o_g), 0);
 	return NULL;
 }
 
@@ -1518,11 +1489,11 @@ static void *obj2_stranger(void *arg)
 	(void)arg;
 	obj_calls_exdev(ctx2, o_ch, o_m, o_cv, o_s, o_g);
 	/* ctx NULL here is ctx2. */
-	EQ(coop_mutex_create(NULL, &m), 0);
-	EQ(coop_mutex_lock(m, COOP_NOWAIT), 0);
-	EQ(coop_cond_wait(o_cv, m, COOP_NOWAIT), -EXDEV);
-	EQ(coop_mutex_unlock(m), 0);
-	EQ(coop_mutex_destroy(m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(o_cv, m, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m), 0);
 	return NULL;
 }
 
@@ -1534,11 +1505,11 @@ static void expect_eperm_outside(void)
 	struct coop_sem *s = (struct coop_sem *)(intptr_t)1;
 	struct coop_group *g = (struct coop_group *)(intptr_t)1;
 
-	EQ(coop_chan_create(NULL, &ch, sizeof(int), 1), -EPERM);
-	EQ(coop_mutex_create(NULL, &m), -EPERM);
-	EQ(coop_cond_create(NULL, &c), -EPERM);
-	EQ(coop_sem_create(NULL, &s, 1), -EPERM);
-	EQ(coop_group_create(NULL, &g), -EPERM);
+	TEST_KEEPS_ERRNO(coop_chan_create(NULL, &ch, sizeof(int), 1), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_create(NULL, &c), -EPERM);
+	TEST_KEEPS_ERRNO(coop_sem_create(NULL, &s, 1), -EPERM);
+	TEST_KEEPS_ERRNO(coop_group_create(NULL, &g), -EPERM);
 	ck_assert_ptr_eq(ch, (struct coop_chan *)(intptr_t)1);
 	ck_assert_ptr_eq(m, (struct coop_mutex *)(intptr_t)1);
 	ck_assert_ptr_eq(c, (struct coop_cond *)(intptr_t)1);
@@ -1549,13 +1520,13 @@ static void expect_eperm_outside(void)
 START_TEST(t_obj_2_null_context)
 {
 	expect_eperm_outside();
-	EQ(coop_context_create(&ctx2, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_context_create(&ctx2, NULL), 0);
 	expect_eperm_outside();
-	spawn_named("creator", obj2_creator, NULL);
-	EQ(coop_run(ctx), 0);
+	spawn_detached("creator", obj2_creator, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	expect_eperm_outside();
-	spawn_in(ctx2, "stranger", obj2_stranger, NULL);
-	EQ(coop_run(ctx2), 0);
+	test_spawn_named(ctx2, "stranger", obj2_stranger, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx2), 0);
 	expect_eperm_outside();
 	obj_destroy_all();
 }
@@ -1613,8 +1584,8 @@ static void *o3_selector(void *arg)
 static void *o3_holder(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(o3_m, COOP_FOREVER), 0);
-	EQ(coop_mutex_lock(o3_only, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o3_m, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o3_only, COOP_FOREVER), 0);
 	coop_sem_acquire(o3_s, COOP_FOREVER);
 	return NULL;
 }
@@ -1631,7 +1602,7 @@ static void *o3_cond_waiter(void *arg)
 	struct coop_cond *c = arg == NULL ? o3_cv : o3_cv2;
 	struct coop_mutex *m = arg == NULL ? o3_mcv : o3_mcv2;
 
-	EQ(coop_mutex_lock(m, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), 0);
 	coop_cond_wait(c, m, COOP_FOREVER);
 	return NULL;
 }
@@ -1640,8 +1611,8 @@ static void *o3_morpher(void *arg)
 {
 	(void)arg;
 	YIELD_UNTIL(state_of("cw2") == COOP_TASK_BLOCKED);
-	EQ(coop_mutex_lock(o3_mcv2, COOP_FOREVER), 0);
-	EQ(coop_cond_signal(o3_cv2), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o3_mcv2, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(o3_cv2), 0);
 	coop_sem_acquire(o3_s, COOP_FOREVER); /* holding o3_mcv2 */
 	return NULL;
 }
@@ -1676,27 +1647,27 @@ static void o3_calls_exdev(void)
 	struct coop_task *t = (struct coop_task *)(intptr_t)1;
 	int v = 1;
 
-	EQ(coop_chan_send(o3_full, &v, COOP_NOWAIT), -EXDEV);
-	EQ(coop_chan_send(o3_empty, &v, COOP_FOREVER), -EXDEV);
-	EQ(coop_chan_recv(o3_full, &v, COOP_NOWAIT), -EXDEV);
-	EQ(coop_chan_recv(o3_sel, NULL, COOP_FOREVER), -EXDEV);
-	EQ(coop_chan_close(o3_full), -EXDEV);
-	EQ(coop_chan_select(&op, 1, COOP_NOWAIT), -EXDEV);
-	EQ(coop_mutex_lock(o3_m, COOP_NOWAIT), -EXDEV);
-	EQ(coop_mutex_lock(o3_only, COOP_FOREVER), -EXDEV);
-	EQ(coop_mutex_lock(o3_m, -2), -EINVAL);
-	EQ(coop_mutex_unlock(o3_m), -EXDEV);
-	EQ(coop_mutex_unlock(o3_mcv2), -EXDEV);
-	EQ(coop_cond_wait(o3_cv, o3_mcv, COOP_FOREVER), -EXDEV);
-	EQ(coop_cond_wait(o3_cv, o3_mcv, COOP_NOWAIT), -EXDEV);
-	EQ(coop_cond_signal(o3_cv), -EXDEV);
-	EQ(coop_cond_broadcast(o3_cv), -EXDEV);
-	EQ(coop_sem_acquire(o3_s, COOP_NOWAIT), -EXDEV);
-	EQ(coop_sem_acquire(o3_s, COOP_FOREVER), -EXDEV);
-	EQ(coop_sem_release(o3_s), -EXDEV);
-	EQ(coop_group_wait(o3_g, COOP_FOREVER), -EXDEV);
-	EQ(coop_group_cancel(o3_g), -EXDEV);
-	EQ(coop_spawn(ctx2, &t, returns_arg, NULL, &o), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_send(o3_full, &v, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_send(o3_empty, &v, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_recv(o3_full, &v, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_recv(o3_sel, NULL, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_close(o3_full), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_chan_select(&op, 1, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o3_m, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o3_only, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(o3_m, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(o3_m), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(o3_mcv2), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(o3_cv, o3_mcv, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(o3_cv, o3_mcv, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_signal(o3_cv), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(o3_cv), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o3_s, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o3_s, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_release(o3_s), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_group_wait(o3_g, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_group_cancel(o3_g), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_spawn(ctx2, &t, returns_arg, NULL, &o), -EXDEV);
 	ck_assert_ptr_eq(t, (struct coop_task *)(intptr_t)1);
 	ck_assert_int_eq(v, 1);
 }
@@ -1709,14 +1680,14 @@ static void *o3_stranger(void *arg)
 	(void)arg;
 	o3_calls_exdev();
 	/* A live object of this context with an orphan. */
-	EQ(coop_mutex_create(NULL, &m), 0);
-	EQ(coop_cond_create(NULL, &c), 0);
-	EQ(coop_mutex_lock(m, COOP_FOREVER), 0);
-	EQ(coop_cond_wait(o3_cv, m, COOP_FOREVER), -EXDEV);
-	EQ(coop_cond_wait(c, o3_mcv, COOP_FOREVER), -EXDEV);
-	EQ(coop_mutex_unlock(m), 0);
-	EQ(coop_cond_destroy(c), 0);
-	EQ(coop_mutex_destroy(m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(NULL, &c), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(o3_cv, m, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(c, o3_mcv, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(c), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m), 0);
 	return NULL;
 }
 
@@ -1724,30 +1695,30 @@ START_TEST(t_obj_3_outlive_context)
 {
 	struct coop_task_opts o = {.size = sizeof(o), .name = "gm"};
 
-	EQ(coop_chan_create(ctx, &o3_full, sizeof(int), 2), 0);
-	EQ(coop_chan_create(ctx, &o3_empty, sizeof(int), 0), 0);
-	EQ(coop_chan_create(ctx, &o3_sel, sizeof(int), 0), 0);
-	EQ(coop_mutex_create(ctx, &o3_m), 0);
-	EQ(coop_mutex_create(ctx, &o3_only), 0);
-	EQ(coop_mutex_create(ctx, &o3_mcv), 0);
-	EQ(coop_mutex_create(ctx, &o3_mcv2), 0);
-	EQ(coop_cond_create(ctx, &o3_cv), 0);
-	EQ(coop_cond_create(ctx, &o3_cv2), 0);
-	EQ(coop_sem_create(ctx, &o3_s, 0), 0);
-	EQ(coop_group_create(ctx, &o3_g), 0);
-	spawn_named("filler", o3_filler, NULL);
-	spawn_named("receiver", o3_receiver, NULL);
-	spawn_named("selector", o3_selector, NULL);
-	spawn_named("holder", o3_holder, NULL);
-	spawn_named("locker", o3_locker, NULL);
-	spawn_named("cw", o3_cond_waiter, NULL);
-	spawn_named("cw2", o3_cond_waiter, (void *)(intptr_t)2);
-	spawn_named("morpher", o3_morpher, NULL);
-	spawn_named("sw", o3_sem_waiter, NULL);
+	TEST_KEEPS_ERRNO(coop_chan_create(ctx, &o3_full, sizeof(int), 2), 0);
+	TEST_KEEPS_ERRNO(coop_chan_create(ctx, &o3_empty, sizeof(int), 0), 0);
+	TEST_KEEPS_ERRNO(coop_chan_create(ctx, &o3_sel, sizeof(int), 0), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &o3_m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &o3_only), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &o3_mcv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &o3_mcv2), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &o3_cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &o3_cv2), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &o3_s, 0), 0);
+	TEST_KEEPS_ERRNO(coop_group_create(ctx, &o3_g), 0);
+	spawn_detached("filler", o3_filler, NULL);
+	spawn_detached("receiver", o3_receiver, NULL);
+	spawn_detached("selector", o3_selector, NULL);
+	spawn_detached("holder", o3_holder, NULL);
+	spawn_detached("locker", o3_locker, NULL);
+	spawn_detached("cw", o3_cond_waiter, NULL);
+	spawn_detached("cw2", o3_cond_waiter, (void *)(intptr_t)2);
+	spawn_detached("morpher", o3_morpher, NULL);
+	spawn_detached("sw", o3_sem_waiter, NULL);
 	o.group = o3_g;
-	EQ(coop_spawn(ctx, NULL, o3_member, NULL, &o), 0);
-	spawn_named("gw", o3_group_waiter, NULL);
-	EQ(coop_run(ctx), -EDEADLK); /* all wait, nothing can wake them */
+	TEST_KEEPS_ERRNO(coop_spawn(ctx, NULL, o3_member, NULL, &o), 0);
+	spawn_detached("gw", o3_group_waiter, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), -EDEADLK); /* all wait, nothing can wake them */
 	expect_blocked("filler", COOP_WAIT_CHAN, o3_full);
 	expect_blocked("receiver", COOP_WAIT_CHAN, o3_empty);
 	expect_blocked("selector", COOP_WAIT_SELECT, NULL);
@@ -1759,35 +1730,35 @@ START_TEST(t_obj_3_outlive_context)
 	expect_blocked("sw", COOP_WAIT_SEM, o3_s);
 	expect_blocked("gw", COOP_WAIT_GROUP, o3_g);
 	/* In use: -EBUSY, and nothing freed. */
-	EQ(coop_chan_destroy(o3_full), -EBUSY);
-	EQ(coop_chan_destroy(o3_empty), -EBUSY);
-	EQ(coop_chan_destroy(o3_sel), -EBUSY);
-	EQ(coop_mutex_destroy(o3_m), -EBUSY);
-	EQ(coop_mutex_destroy(o3_only), -EBUSY); /* owned, nobody waiting */
-	EQ(coop_mutex_destroy(o3_mcv2), -EBUSY);
-	EQ(coop_cond_destroy(o3_cv), -EBUSY);
-	EQ(coop_sem_destroy(o3_s), -EBUSY);
-	EQ(coop_group_destroy(o3_g), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o3_full), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o3_empty), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o3_sel), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_m), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_only), -EBUSY); /* owned, nobody waiting */
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_mcv2), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(o3_cv), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(o3_s), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_group_destroy(o3_g), -EBUSY);
 
 	coop_context_destroy(ctx);
 	ctx = NULL;
-	EQ(coop_context_create(&ctx2, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_context_create(&ctx2, NULL), 0);
 	o3_calls_exdev();
-	spawn_in(ctx2, "stranger", o3_stranger, NULL);
-	EQ(coop_run(ctx2), 0);
+	test_spawn_named(ctx2, "stranger", o3_stranger, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx2), 0);
 	o3_calls_exdev();
 
-	EQ(coop_chan_destroy(o3_full), 0); /* holding two elements */
-	EQ(coop_chan_destroy(o3_empty), 0);
-	EQ(coop_chan_destroy(o3_sel), 0);
-	EQ(coop_mutex_destroy(o3_m), 0);
-	EQ(coop_mutex_destroy(o3_only), 0);
-	EQ(coop_mutex_destroy(o3_mcv), 0);
-	EQ(coop_mutex_destroy(o3_mcv2), 0);
-	EQ(coop_cond_destroy(o3_cv), 0);
-	EQ(coop_cond_destroy(o3_cv2), 0);
-	EQ(coop_sem_destroy(o3_s), 0);
-	EQ(coop_group_destroy(o3_g), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o3_full), 0); /* holding two elements */
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o3_empty), 0);
+	TEST_KEEPS_ERRNO(coop_chan_destroy(o3_sel), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_only), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_mcv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(o3_mcv2), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(o3_cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(o3_cv2), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(o3_s), 0);
+	TEST_KEEPS_ERRNO(coop_group_destroy(o3_g), 0);
 }
 END_TEST
 
@@ -1809,10 +1780,10 @@ static void *rw_sem_waiter(void *arg)
 	int id = (int)(intptr_t)arg, rc, e;
 
 	blocked[nblocked++] = id;
-	errno = ERRNO_MARK;
+	errno = TEST_ERRNO_MARK;
 	rc = coop_sem_acquire(sem, id == 1 ? coop_deadline_in(rw_timeout) : COOP_FOREVER);
 	e = errno;
-	ck_assert_int_eq(e, ERRNO_MARK);
+	ck_assert_int_eq(e, TEST_ERRNO_MARK);
 	rw_rc[id] = rc;
 	if (rc == 0)
 		acquired[nacq++] = id;
@@ -1827,23 +1798,23 @@ static void *rw_sem_ctl(void *arg)
 	YIELD_UNTIL(nblocked == 4);
 	SLEEP_UNTIL(rw_rc[1] != UNSET);
 	ck_assert_int_eq(rw_rc[1], -ETIMEDOUT);
-	EQ(coop_cancel(rw_t[0]), 0); /* the head */
+	TEST_KEEPS_ERRNO(coop_cancel(rw_t[0]), 0); /* the head */
 	for (i = 2; i < 4; i++)
 		expect_blocked(wname[i], COOP_WAIT_SEM, sem);
-	EQ(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
 	expect_ready("w2");
-	EQ(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
 	expect_ready("w3");
 	/* Both units went to waiters: none left. */
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
 	/* A cancellation pending at entry takes no unit, even one ready. */
-	EQ(coop_cancel(coop_self()), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -ECANCELED);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_cancel(coop_self()), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -ECANCELED);
 	ck_assert_int_eq(coop_shield(1), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
 	return NULL;
 }
 
@@ -1853,18 +1824,18 @@ static void *rw_cond_ctl(void *arg)
 	YIELD_UNTIL(cv_ready == 4);
 	SLEEP_UNTIL(cv_rc[1] != UNSET);
 	ck_assert_int_eq(cv_rc[1], -ETIMEDOUT);
-	EQ(coop_cancel(cv_t[2]), 0);
+	TEST_KEEPS_ERRNO(coop_cancel(cv_t[2]), 0);
 	YIELD_UNTIL(cv_rc[2] != UNSET && !inside);
 	ck_assert_int_eq(cv_rc[2], -ECANCELED);
 	expect_blocked("w0", COOP_WAIT_COND, cv);
 	expect_blocked("w3", COOP_WAIT_COND, cv);
-	EQ(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
 	expect_ready("w0");
 	expect_blocked("w3", COOP_WAIT_COND, cv);
 	YIELD_UNTIL(cv_rc[0] != UNSET && !inside);
-	EQ(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
 	expect_ready("w3");
-	EQ(coop_cond_signal(cv), 0); /* nobody left */
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0); /* nobody left */
 	return NULL;
 }
 
@@ -1878,39 +1849,39 @@ START_TEST(t_x_1_waits_leave_objects_alone)
 
 	/* Semaphore: w1 times out, w0 (the head) is cancelled. */
 	reset_logs();
-	EQ(coop_sem_create(ctx, &sem, 0), 0);
-	spawn_named("ctl", rw_sem_ctl, NULL);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 0), 0);
+	spawn_detached("ctl", rw_sem_ctl, NULL);
 	for (i = 0; i < 4; i++) {
 		rw_rc[i] = UNSET;
-		rw_t[i] = spawn_in(ctx, wname[i], rw_sem_waiter, (void *)(intptr_t)i);
+		rw_t[i] = test_spawn_named(ctx, wname[i], rw_sem_waiter, (void *)(intptr_t)i);
 	}
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(rw_rc[0], -ECANCELED);
 	ck_assert_int_eq(rw_rc[1], -ETIMEDOUT);
 	expect_order(acquired, nacq, want_sem, 2, "semaphore order");
 	for (i = 0; i < 4; i++)
-		EQ(coop_join(rw_t[i], NULL), 0);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
-	EQ(coop_sem_destroy(sem), 0);
+		TEST_KEEPS_ERRNO(coop_join(rw_t[i], NULL), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 
 	/* Condition variable: w1 times out, w2 is cancelled; the signals
 	 * reach w0 and w3, in that order. */
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
 	cv_reset();
 	cv_timeout = rw_timeout;
 	cv_deadline[1] = 1;
-	spawn_named("ctl", rw_cond_ctl, NULL);
+	spawn_detached("ctl", rw_cond_ctl, NULL);
 	cv_spawn_waiters(4);
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(cv_rc[0], 0);
 	ck_assert_int_eq(cv_rc[1], -ETIMEDOUT);
 	ck_assert_int_eq(cv_rc[2], -ECANCELED);
 	ck_assert_int_eq(cv_rc[3], 0);
 	expect_order(cv_woken, ncv_woken, want_cv, 4, "condition variable returns");
 	cv_join_waiters(4);
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
 }
 END_TEST
 
@@ -1928,7 +1899,7 @@ static void *busy_locker(void *arg)
 	(void)arg;
 	busy_rc[0] = coop_mutex_lock(mx, COOP_FOREVER);
 	if (busy_rc[0] == 0)
-		EQ(coop_mutex_unlock(mx), 0);
+		TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -1936,9 +1907,9 @@ static void *busy_cond_waiter(void *arg)
 {
 	struct coop_mutex *m = arg;
 
-	EQ(coop_mutex_lock(m, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m, COOP_FOREVER), 0);
 	busy_rc[1] = coop_cond_wait(cv, m, COOP_FOREVER);
-	EQ(coop_mutex_unlock(m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m), 0);
 	return NULL;
 }
 
@@ -1956,47 +1927,47 @@ static void *busy_ctl(void *arg)
 
 	(void)arg;
 	/* Mutex: owned; owned and waited on; handed over; cancelled waiter. */
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
-	EQ(coop_mutex_destroy(mx), -EBUSY);
-	t = spawn_in(ctx, "locker", busy_locker, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), -EBUSY);
+	t = test_spawn_named(ctx, "locker", busy_locker, NULL);
 	YIELD_UNTIL(state_of("locker") == COOP_TASK_BLOCKED);
-	EQ(coop_mutex_destroy(mx), -EBUSY);
-	EQ(coop_mutex_unlock(mx), 0);
-	EQ(coop_mutex_destroy(mx), -EBUSY); /* the locker owns it */
-	EQ(coop_join(t, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), -EBUSY); /* the locker owns it */
+	TEST_KEEPS_ERRNO(coop_join(t, NULL), 0);
 	ck_assert_int_eq(busy_rc[0], 0);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
-	t = spawn_in(ctx, "locker", busy_locker, NULL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	t = test_spawn_named(ctx, "locker", busy_locker, NULL);
 	YIELD_UNTIL(state_of("locker") == COOP_TASK_BLOCKED);
-	EQ(coop_cancel(t), 0);
-	EQ(coop_mutex_destroy(mx), -EBUSY); /* still owned */
-	EQ(coop_mutex_unlock(mx), 0);
-	EQ(coop_mutex_destroy(mx), 0); /* the cancelled locker left the queue */
+	TEST_KEEPS_ERRNO(coop_cancel(t), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), -EBUSY); /* still owned */
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0); /* the cancelled locker left the queue */
 	mx = NULL;
-	EQ(coop_join(t, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_join(t, NULL), 0);
 	ck_assert_int_eq(busy_rc[0], -ECANCELED);
 
 	/* Condition variable: waited on; signalled (its mutex free). */
-	EQ(coop_mutex_create(NULL, &m2), 0);
-	t = spawn_in(ctx, "cw", busy_cond_waiter, m2);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m2), 0);
+	t = test_spawn_named(ctx, "cw", busy_cond_waiter, m2);
 	YIELD_UNTIL(state_of("cw") == COOP_TASK_BLOCKED);
-	EQ(coop_cond_destroy(cv), -EBUSY);
-	EQ(coop_cond_signal(cv), 0);
-	EQ(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
 	cv = NULL;
-	EQ(coop_mutex_destroy(m2), -EBUSY); /* the waiter owns it again */
-	EQ(coop_join(t, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m2), -EBUSY); /* the waiter owns it again */
+	TEST_KEEPS_ERRNO(coop_join(t, NULL), 0);
 	ck_assert_int_eq(busy_rc[1], 0);
-	EQ(coop_mutex_destroy(m2), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m2), 0);
 
 	/* Semaphore: waited on; released to the waiter; cancelled waiter. */
-	t = spawn_in(ctx, "acquirer", busy_acquirer, NULL);
+	t = test_spawn_named(ctx, "acquirer", busy_acquirer, NULL);
 	YIELD_UNTIL(state_of("acquirer") == COOP_TASK_BLOCKED);
-	EQ(coop_sem_destroy(sem), -EBUSY);
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 	sem = NULL;
-	EQ(coop_join(t, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_join(t, NULL), 0);
 	ck_assert_int_eq(busy_rc[2], 0);
 	return NULL;
 }
@@ -2006,33 +1977,33 @@ static void *busy_ctl_sem_cancel(void *arg)
 	struct coop_task *t;
 
 	(void)arg;
-	t = spawn_in(ctx, "acquirer", busy_acquirer, NULL);
+	t = test_spawn_named(ctx, "acquirer", busy_acquirer, NULL);
 	YIELD_UNTIL(state_of("acquirer") == COOP_TASK_BLOCKED);
-	EQ(coop_sem_destroy(sem), -EBUSY);
-	EQ(coop_cancel(t), 0);
-	EQ(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_cancel(t), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 	sem = NULL;
-	EQ(coop_join(t, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_join(t, NULL), 0);
 	ck_assert_int_eq(busy_rc[2], -ECANCELED);
 	return NULL;
 }
 
 START_TEST(t_x_11_destroy_busy)
 {
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
-	EQ(coop_sem_create(ctx, &sem, 0), 0);
-	EQ(coop_mutex_destroy(NULL), -EINVAL);
-	EQ(coop_cond_destroy(NULL), -EINVAL);
-	EQ(coop_sem_destroy(NULL), -EINVAL);
-	spawn_named("ctl", busy_ctl, NULL);
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 0), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(NULL), -EINVAL);
+	spawn_detached("ctl", busy_ctl, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_ptr_null(mx);
 	ck_assert_ptr_null(cv);
 	ck_assert_ptr_null(sem);
-	EQ(coop_sem_create(ctx, &sem, 0), 0);
-	spawn_named("ctl", busy_ctl_sem_cancel, NULL);
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 0), 0);
+	spawn_detached("ctl", busy_ctl_sem_cancel, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_ptr_null(sem);
 }
 END_TEST
@@ -2052,7 +2023,7 @@ static void *amb_holder(void *arg)
 	struct coop_task_info in;
 
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	while (!amb_done) {
 		if ((in = test_info_of(ctx, "waiter")).state == COOP_TASK_BLOCKED) {
 			if (in.wait == COOP_WAIT_MUTEX && in.wait_object == mx)
@@ -2064,7 +2035,7 @@ static void *amb_holder(void *arg)
 		}
 		ck_assert_int_eq(coop_yield(), 0);
 	}
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -2076,35 +2047,35 @@ static void *amb_waiter(void *arg)
 
 	YIELD_UNTIL(state_of("holder") == COOP_TASK_READY);
 	d[0] = coop_deadline_in(amb_ms);
-	EQ(coop_set_deadline(d[0], &old), 0);
+	TEST_KEEPS_ERRNO(coop_set_deadline(d[0], &old), 0);
 	ck_assert_int_eq(old, COOP_FOREVER);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -ETIMEDOUT);
 	ck_assert_int_ge(coop_now(), d[0]);
 	d[1] = coop_deadline_in(amb_ms);
-	EQ(coop_set_deadline(d[1], NULL), 0);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_set_deadline(d[1], NULL), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -ETIMEDOUT);
 	ck_assert_int_ge(coop_now(), d[1]);
-	EQ(coop_mutex_lock(mine, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mine, COOP_FOREVER), 0);
 	d[2] = coop_deadline_in(amb_ms);
-	EQ(coop_set_deadline(d[2], NULL), 0);
-	EQ(coop_cond_wait(cv, mine, coop_deadline_in(1000 * COOP_SEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_set_deadline(d[2], NULL), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mine, coop_deadline_in(1000 * COOP_SEC)), -ETIMEDOUT);
 	ck_assert_int_ge(coop_now(), d[2]);
-	EQ(coop_mutex_lock(mine, COOP_NOWAIT), -EDEADLK); /* owned again */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mine, COOP_NOWAIT), -EDEADLK); /* owned again */
 	ck_assert_int_eq(amb_seen[0], d[0]);
 	ck_assert_int_eq(amb_seen[1], d[1]);
 	ck_assert_int_eq(amb_seen[2], d[2]);
 	/* Passed: at once, without switching. */
 	t0 = ticks;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -ETIMEDOUT);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), -ETIMEDOUT);
-	EQ(coop_cond_wait(cv, mine, COOP_FOREVER), -ETIMEDOUT);
-	EQ(coop_mutex_unlock(mine), 0);
-	EQ(coop_mutex_lock(mine, COOP_FOREVER), 0); /* free: taken */
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), 0); /* a unit: taken */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mine, COOP_FOREVER), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mine), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mine, COOP_FOREVER), 0); /* free: taken */
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), 0); /* a unit: taken */
 	ck_assert_int_eq(ticks, t0);
-	EQ(coop_mutex_unlock(mine), 0);
-	EQ(coop_set_deadline(COOP_FOREVER, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mine), 0);
+	TEST_KEEPS_ERRNO(coop_set_deadline(COOP_FOREVER, NULL), 0);
 	amb_done = 1;
 	ticker_stop = 1;
 	return NULL;
@@ -2117,19 +2088,19 @@ START_TEST(t_x_1_ambient_deadline)
 	amb_done = 0;
 	amb_seen[0] = amb_seen[1] = amb_seen[2] = 0;
 	amb_ms = (test_slow_run() ? 20 : 5) * COOP_MSEC;
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_mutex_create(ctx, &mine), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
-	EQ(coop_sem_create(ctx, &sem, 0), 0);
-	spawn_named("holder", amb_holder, NULL);
-	spawn_named("waiter", amb_waiter, mine);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mine), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 0), 0);
+	spawn_detached("holder", amb_holder, NULL);
+	spawn_detached("waiter", amb_waiter, mine);
 	start_ticker();
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	ck_assert_int_eq(amb_done, 1);
-	EQ(coop_mutex_destroy(mx), 0);
-	EQ(coop_mutex_destroy(mine), 0);
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_sem_destroy(sem), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mine), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
 }
 END_TEST
 
@@ -2151,7 +2122,7 @@ static int bk_call(int kind, int i)
 
 	if (kind == BK_MIXED)
 		kind = i % BK_MIXED;
-	errno = ERRNO_MARK;
+	errno = TEST_ERRNO_MARK;
 	switch (kind) {
 	case BK_LOCK:
 		ok = coop_mutex_lock(bk_m, COOP_FOREVER) == 0 && coop_mutex_unlock(bk_m) == 0;
@@ -2168,36 +2139,24 @@ static int bk_call(int kind, int i)
 	default:
 		ok = coop_cond_wait(cv, bk_own, i & 1 ? COOP_NOWAIT : 1) == -ETIMEDOUT;
 	}
-	return ok && errno == ERRNO_MARK;
-}
-
-static void bk_refill(void)
-{
-	long before;
-	int tries = 0;
-
-	do {
-		before = ticks;
-		ck_assert_int_eq(coop_sleep_until(coop_deadline_in((5 << tries) * COOP_MSEC)), 0);
-	} while (ticks == before && ++tries < 8);
-	ck_assert_int_gt(ticks, before);
+	return ok && errno == TEST_ERRNO_MARK;
 }
 
 static void *bk_task(void *arg)
 {
-	EQ(coop_mutex_lock(bk_own, COOP_FOREVER), 0);
-	budget_phase(&bk_run, (int)(intptr_t)arg, bk_refill);
-	EQ(coop_mutex_unlock(bk_own), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(bk_own, COOP_FOREVER), 0);
+	budget_phase(&bk_run, (int)(intptr_t)arg, budget_sleep_refill);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(bk_own), 0);
 	return NULL;
 }
 
 static void *bk_holder(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(bk_busy, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(bk_busy, COOP_FOREVER), 0);
 	while (!ticker_stop)
 		ck_assert_int_eq(coop_yield(), 0);
-	EQ(coop_mutex_unlock(bk_busy), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(bk_busy), 0);
 	return NULL;
 }
 
@@ -2206,29 +2165,29 @@ START_TEST(t_x_5_budget_yields_at_128)
 	char what[32];
 	int kind, phase;
 
-	EQ(coop_mutex_create(ctx, &bk_m), 0);
-	EQ(coop_mutex_create(ctx, &bk_busy), 0);
-	EQ(coop_mutex_create(ctx, &bk_own), 0);
-	EQ(coop_sem_create(ctx, &bk_s, 1), 0);
-	EQ(coop_sem_create(ctx, &bk_empty, 0), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &bk_m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &bk_busy), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &bk_own), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &bk_s, 1), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &bk_empty, 0), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
 	for (kind = 0; kind < BK_KINDS; kind++) {
 		for (phase = 0; phase < 3; phase++) {
 			bk_run = (struct budget_run){.call = bk_call, .kind = kind};
-			spawn_named("holder", bk_holder, NULL);
-			spawn_named("caller", bk_task, (void *)(intptr_t)phase);
+			spawn_detached("holder", bk_holder, NULL);
+			spawn_detached("caller", bk_task, (void *)(intptr_t)phase);
 			start_ticker();
-			EQ(coop_run(ctx), 0);
+			TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 			snprintf(what, sizeof(what), "kind %d", kind);
 			budget_check(&bk_run, phase, what);
 		}
 	}
-	EQ(coop_mutex_destroy(bk_m), 0);
-	EQ(coop_mutex_destroy(bk_busy), 0);
-	EQ(coop_mutex_destroy(bk_own), 0);
-	EQ(coop_sem_destroy(bk_s), 0);
-	EQ(coop_sem_destroy(bk_empty), 0);
-	EQ(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(bk_m), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(bk_busy), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(bk_own), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(bk_s), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(bk_empty), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
 }
 END_TEST
 
@@ -2242,9 +2201,9 @@ END_TEST
 static void *eb_owner(void *arg)
 {
 	(void)arg;
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
 	YIELD_UNTIL(cv_step == 1);
-	EQ(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
 	return NULL;
 }
 
@@ -2254,49 +2213,49 @@ static void *eb_task(void *arg)
 
 	(void)arg;
 	/* coop_mutex_lock: -EDEADLK, -ETIMEDOUT, -ECANCELED, -EXDEV, -EINVAL. */
-	EQ(coop_mutex_lock(m_other, COOP_FOREVER), -EXDEV);
-	EQ(coop_mutex_lock(NULL, COOP_FOREVER), -EINVAL);
-	EQ(coop_mutex_lock(mx, -2), -EINVAL);
-	EQ(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT); /* the owner has it */
-	EQ(coop_mutex_lock(mx, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(m_other, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(NULL, COOP_FOREVER), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_NOWAIT), -ETIMEDOUT); /* the owner has it */
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
 	/* coop_mutex_unlock: -EPERM (not the owner), -EXDEV, -EINVAL. */
-	EQ(coop_mutex_unlock(mx), -EPERM);
-	EQ(coop_mutex_unlock(m_other), -EXDEV);
-	EQ(coop_mutex_unlock(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(m_other), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(NULL), -EINVAL);
 	/* coop_mutex_destroy: -EBUSY (owned). */
-	EQ(coop_mutex_destroy(mx), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), -EBUSY);
 	cv_step = 1;
 	YIELD_UNTIL(state_of("owner") != COOP_TASK_READY);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), 0);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -EDEADLK);
 	/* coop_cond_wait: -ETIMEDOUT (really waiting), -EPERM, -EXDEV, -EINVAL. */
-	EQ(coop_cond_wait(cv, mx, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	EQ(coop_cond_wait(cv, mx, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_cond_wait(cv, m_other, COOP_NOWAIT), -EXDEV);
-	EQ(coop_cond_wait(cv_other, m_other, COOP_NOWAIT), -EXDEV);
-	EQ(coop_cond_wait(NULL, mx, COOP_NOWAIT), -EINVAL);
-	EQ(coop_cond_wait(cv, NULL, COOP_NOWAIT), -EINVAL);
-	EQ(coop_cond_wait(cv, mx, -5), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, m_other, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv_other, m_other, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_wait(NULL, mx, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, -5), -EINVAL);
 	/* coop_cond_signal, coop_cond_broadcast: -EXDEV, -EINVAL. */
-	EQ(coop_cond_signal(cv_other), -EXDEV);
-	EQ(coop_cond_broadcast(cv_other), -EXDEV);
-	EQ(coop_cond_signal(NULL), -EINVAL);
-	EQ(coop_cond_broadcast(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv_other), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(cv_other), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_cond_signal(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_broadcast(NULL), -EINVAL);
 	/* coop_sem_acquire: -ETIMEDOUT (really waiting), -EXDEV, -EINVAL. */
-	EQ(coop_sem_acquire(sem, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
-	EQ(coop_sem_acquire(o_s, COOP_NOWAIT), -EXDEV);
-	EQ(coop_sem_acquire(NULL, COOP_NOWAIT), -EINVAL);
-	EQ(coop_sem_acquire(sem, -2), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -ETIMEDOUT);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(o_s, COOP_NOWAIT), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(NULL, COOP_NOWAIT), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, -2), -EINVAL);
 	/* coop_sem_release: -EXDEV, -EINVAL (-EOVERFLOW: T-SEM-2). */
-	EQ(coop_sem_release(o_s), -EXDEV);
-	EQ(coop_sem_release(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_release(o_s), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_release(NULL), -EINVAL);
 	/* -ECANCELED: lock, cond_wait, acquire. */
-	EQ(coop_cancel(self), 0);
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -ECANCELED);
-	EQ(coop_mutex_unlock(mx), 0);
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -ECANCELED);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_cancel(self), 0);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -ECANCELED);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -ECANCELED);
 	return NULL;
 }
 
@@ -2308,47 +2267,47 @@ START_TEST(t_x_2_error_matrix)
 
 	cv_step = 0;
 	/* *_create: -EPERM (ctx NULL, none running); -EINVAL (out NULL): below. */
-	EQ(coop_mutex_create(NULL, &m), -EPERM);
-	EQ(coop_cond_create(NULL, &c), -EPERM);
-	EQ(coop_sem_create(NULL, &s, 0), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_create(NULL, &m), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_create(NULL, &c), -EPERM);
+	TEST_KEEPS_ERRNO(coop_sem_create(NULL, &s, 0), -EPERM);
 	/* *_destroy: -EINVAL (-EBUSY: in the tasks, and t_x_11_destroy_busy). */
-	EQ(coop_mutex_destroy(NULL), -EINVAL);
-	EQ(coop_cond_destroy(NULL), -EINVAL);
-	EQ(coop_sem_destroy(NULL), -EINVAL);
-	EQ(coop_context_create(&ctx2, NULL), 0);
-	EQ(coop_mutex_create(ctx, &mx), 0);
-	EQ(coop_cond_create(ctx, &cv), 0);
-	EQ(coop_sem_create(ctx, &sem, 0), 0);
-	EQ(coop_mutex_create(ctx2, &m_other), 0);
-	EQ(coop_cond_create(ctx2, &cv_other), 0);
-	EQ(coop_sem_create(ctx2, &o_s, 0), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_context_create(&ctx2, NULL), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &cv), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &sem, 0), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx2, &m_other), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx2, &cv_other), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx2, &o_s, 0), 0);
 	/* Outside a task: lock and cond_wait -EPERM, unlock -EPERM,
 	 * acquire -EAGAIN; -EXDEV across contexts. */
-	EQ(coop_mutex_lock(mx, COOP_FOREVER), -EPERM);
-	EQ(coop_mutex_unlock(mx), -EPERM);
-	EQ(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM);
-	EQ(coop_cond_wait(cv, m_other, COOP_FOREVER), -EXDEV);
-	EQ(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
-	EQ(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
-	spawn_named("owner", eb_owner, NULL);
-	spawn_named("task", eb_task, NULL);
-	EQ(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_lock(mx, COOP_FOREVER), -EPERM);
+	TEST_KEEPS_ERRNO(coop_mutex_unlock(mx), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, mx, COOP_FOREVER), -EPERM);
+	TEST_KEEPS_ERRNO(coop_cond_wait(cv, m_other, COOP_FOREVER), -EXDEV);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_FOREVER), -EAGAIN);
+	TEST_KEEPS_ERRNO(coop_sem_acquire(sem, COOP_NOWAIT), -EAGAIN);
+	spawn_detached("owner", eb_owner, NULL);
+	spawn_detached("task", eb_task, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 	/* cond and sem destroy: -EBUSY while waited on. */
-	spawn_named("w", busy_acquirer, NULL);
-	EQ(coop_run(ctx), -EDEADLK);
-	EQ(coop_sem_destroy(sem), -EBUSY);
-	EQ(coop_sem_release(sem), 0);
-	EQ(coop_sem_destroy(sem), 0);
-	spawn_named("cw", busy_cond_waiter, mx);
-	EQ(coop_run(ctx), -EDEADLK);
-	EQ(coop_cond_destroy(cv), -EBUSY);
-	EQ(coop_cond_signal(cv), 0);
-	EQ(coop_cond_destroy(cv), 0);
-	EQ(coop_run(ctx), 0);
-	EQ(coop_mutex_destroy(mx), 0);
-	EQ(coop_cond_destroy(cv_other), 0);
-	EQ(coop_mutex_destroy(m_other), 0);
-	EQ(coop_sem_destroy(o_s), 0);
+	spawn_detached("w", busy_acquirer, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_sem_release(sem), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(sem), 0);
+	spawn_detached("cw", busy_cond_waiter, mx);
+	TEST_KEEPS_ERRNO(coop_run(ctx), -EDEADLK);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), -EBUSY);
+	TEST_KEEPS_ERRNO(coop_cond_signal(cv), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv), 0);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(mx), 0);
+	TEST_KEEPS_ERRNO(coop_cond_destroy(cv_other), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_destroy(m_other), 0);
+	TEST_KEEPS_ERRNO(coop_sem_destroy(o_s), 0);
 }
 END_TEST
 
@@ -2361,13 +2320,13 @@ static void create_einval(struct coop_context *c)
 {
 	struct coop_chan *ch = (struct coop_chan *)(intptr_t)1;
 
-	EQ(coop_chan_create(c, NULL, sizeof(int), 1), -EINVAL);
-	EQ(coop_chan_create(c, &ch, 2, SIZE_MAX / 2 + 1), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_create(c, NULL, sizeof(int), 1), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_chan_create(c, &ch, 2, SIZE_MAX / 2 + 1), -EINVAL);
 	ck_assert_ptr_eq(ch, (struct coop_chan *)(intptr_t)1);
-	EQ(coop_group_create(c, NULL), -EINVAL);
-	EQ(coop_mutex_create(c, NULL), -EINVAL);
-	EQ(coop_cond_create(c, NULL), -EINVAL);
-	EQ(coop_sem_create(c, NULL, 1), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_group_create(c, NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_mutex_create(c, NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_cond_create(c, NULL), -EINVAL);
+	TEST_KEEPS_ERRNO(coop_sem_create(c, NULL, 1), -EINVAL);
 }
 
 static void *create_einval_task(void *arg)
@@ -2382,8 +2341,8 @@ START_TEST(t_x_2_create_out_null)
 {
 	create_einval(NULL);
 	create_einval(ctx);
-	spawn_named("task", create_einval_task, NULL);
-	EQ(coop_run(ctx), 0);
+	spawn_detached("task", create_einval_task, NULL);
+	TEST_KEEPS_ERRNO(coop_run(ctx), 0);
 }
 END_TEST
 

@@ -54,13 +54,12 @@ static struct coop_context *ctx;
 
 static void setup(void)
 {
-	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
+	test_context_create(&ctx);
 }
 
 static void teardown(void)
 {
-	coop_context_destroy(ctx);
-	ctx = NULL;
+	test_context_destroy(&ctx);
 }
 
 /* splitmix64 */
@@ -81,18 +80,10 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * COOP_SEC + ts.tv_nsec;
 }
 
-static struct coop_task *spawn_named(const char *name, void *(*fn)(void *), void *arg)
-{
-	struct coop_task_opts o = {.size = sizeof(o), .name = name};
-	struct coop_task *t = NULL;
-
-	ck_assert_int_eq(coop_spawn(ctx, &t, fn, arg, &o), 0);
-	ck_assert_ptr_nonnull(t);
-	return t;
-}
-
-/* The coop_context_tasks() entry of the task named `name` (test-common.h). */
+/* The coop_context_tasks() entry of the task named `name`, and ctx's
+ * joinable named tasks (test-common.h). */
 #define info_of(name) test_info_of(ctx, name)
+#define spawn_named(name, fn, arg) test_spawn_named(ctx, name, fn, arg)
 
 /* Room for every task's entry, for the tests that look at all of them. */
 static struct coop_task_info info_buf[128];
@@ -1634,25 +1625,9 @@ static int b_call(int kind, int i)
 	}
 }
 
-/* A wait refills the budget: the ticker runs meanwhile.  A sleep whose
- * deadline passed before it began (an emulator or a loaded machine can
- * stall this task for 5 ms) did not wait: it is tried again, longer, and
- * the last one waited. */
-static void b_refill(void)
-{
-	long before;
-	int tries = 0;
-
-	do {
-		before = ticks;
-		ck_assert_int_eq(coop_sleep_until(coop_deadline_in((5 << tries) * COOP_MSEC)), 0);
-	} while (ticks == before && ++tries < 8);
-	ck_assert_int_gt(ticks, before);
-}
-
 static void *b_task(void *arg)
 {
-	budget_phase(&b_run, (int)(intptr_t)arg, b_refill);
+	budget_phase(&b_run, (int)(intptr_t)arg, budget_sleep_refill);
 	return NULL;
 }
 
