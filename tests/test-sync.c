@@ -15,7 +15,9 @@
  * T-CV-3 no spurious wake-up over 10^6 waits; T-SEM-1 value and FIFO
  * hand-off, no barging by the releaser, R4 outside a task; T-SEM-2
  * -EOVERFLOW; T-OBJ-1 every call on another context's object -EXDEV;
- * T-OBJ-2 ctx NULL; T-OBJ-3 objects outliving their context.
+ * T-OBJ-2 ctx NULL; T-OBJ-3 objects outliving their context; T-X-8 for
+ * the objects: a call on one from another thread while its context runs
+ * aborts with one line naming the call (each call in a forked child).
  *
  * Beside them: a cancellation and a deadline in each wait leave the
  * object as it was; -EBUSY from destroy (and destroy right after a waiter
@@ -33,6 +35,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -431,6 +434,94 @@ START_TEST(t_mx_3_end_holding_aborts)
 	coop_context_destroy(ctx);
 	ck_assert_int_eq(coop_context_create(&ctx, NULL), 0);
 	mx3_case(1, 2); /* by coop_exit() from a nested call, two held */
+}
+END_TEST
+
+/*
+ * T-X-8 (R9) for the objects: while the context runs on the child's main
+ * thread (its one task asleep), another thread calls one of the objects'
+ * calls: the child must die by SIGABRT with exactly the line
+ * `coop: CALL: context 0x... is running on another thread`.
+ */
+static struct coop_chan *x8_chan;
+static struct coop_mutex *x8_mutex;
+static struct coop_cond *x8_cond;
+static struct coop_sem *x8_sem;
+static int x8_call;
+static const char *const x8_names[] = {
+	"coop_chan_send",      "coop_chan_recv",      "coop_chan_close",  "coop_chan_select",
+	"coop_mutex_lock",     "coop_mutex_unlock",   "coop_cond_signal", "coop_cond_broadcast",
+	"coop_cond_wait",      "coop_sem_acquire",    "coop_sem_release",
+};
+
+static void *x8_thread(void *arg)
+{
+	struct coop_chan_op op = {.size = sizeof(op), .op = COOP_CHAN_RECV};
+	int v = 0, rc = 0;
+
+	(void)arg;
+	op.chan = x8_chan;
+	switch (x8_call) {
+	case 0: rc = coop_chan_send(x8_chan, &v, COOP_NOWAIT); break;
+	case 1: rc = coop_chan_recv(x8_chan, &v, COOP_NOWAIT); break;
+	case 2: rc = coop_chan_close(x8_chan); break;
+	case 3: rc = coop_chan_select(&op, 1, COOP_NOWAIT); break;
+	case 4: rc = coop_mutex_lock(x8_mutex, COOP_NOWAIT); break;
+	case 5: rc = coop_mutex_unlock(x8_mutex); break;
+	case 6: rc = coop_cond_signal(x8_cond); break;
+	case 7: rc = coop_cond_broadcast(x8_cond); break;
+	case 8: rc = coop_cond_wait(x8_cond, x8_mutex, COOP_NOWAIT); break;
+	case 9: rc = coop_sem_acquire(x8_sem, COOP_NOWAIT); break;
+	default: rc = coop_sem_release(x8_sem); break;
+	}
+	fprintf(stderr, "%s returned %d from another thread\n", x8_names[x8_call], rc);
+	_exit(2);
+}
+
+/* Starts the thread, then sleeps (the context running) until it aborts. */
+static void *x8_task(void *arg)
+{
+	pthread_t th;
+
+	(void)arg;
+	if (pthread_create(&th, NULL, x8_thread, NULL) != 0)
+		_exit(3);
+	coop_sleep_until(coop_deadline_in(30 * COOP_SEC));
+	_exit(4); /* not reached: the thread aborted the process */
+}
+
+START_TEST(t_x_8_other_thread_aborts)
+{
+	char err[8192], want[160];
+	const char *line, *end;
+	int status, nlines = 0, matched = 0;
+
+	x8_call = _i;
+	TEST_KEEPS_ERRNO(coop_chan_create(ctx, &x8_chan, sizeof(int), 1), 0);
+	TEST_KEEPS_ERRNO(coop_mutex_create(ctx, &x8_mutex), 0);
+	TEST_KEEPS_ERRNO(coop_cond_create(ctx, &x8_cond), 0);
+	TEST_KEEPS_ERRNO(coop_sem_create(ctx, &x8_sem, 1), 0);
+	spawn_detached("sleeper", x8_task, NULL);
+	snprintf(want, sizeof(want), "coop: %s: context %p is running on another thread",
+	         x8_names[_i], (void *)ctx);
+	status = run_ctx_in_child(err, sizeof(err));
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	              "%s: child status %#x, expected SIGABRT; stderr:\n%s", x8_names[_i], status,
+	              err);
+	/* Exactly one line of coop's (valgrind may add its own lines). */
+	for (line = err; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		if (strncmp(line, "coop:", 5) != 0)
+			continue;
+		nlines++;
+		matched += (size_t)(end - line) == strlen(want) && strncmp(line, want, strlen(want)) == 0;
+	}
+	ck_assert_msg(nlines == 1 && matched == 1, "%s: stderr:\n%s\nwanted: %s", x8_names[_i], err,
+	              want);
+	ck_assert_int_eq(coop_chan_destroy(x8_chan), 0);
+	ck_assert_int_eq(coop_mutex_destroy(x8_mutex), 0);
+	ck_assert_int_eq(coop_cond_destroy(x8_cond), 0);
+	ck_assert_int_eq(coop_sem_destroy(x8_sem), 0);
 }
 END_TEST
 
@@ -2359,6 +2450,8 @@ static Suite *sync_suite(void)
 	tcase_add_test(tc, t_mx_2_deadlk_eperm_trylock);
 	tcase_add_test(tc, t_mx_3_end_holding_aborts);
 	tcase_add_test(tc, t_mx_4_timeout_cancel_keep_order);
+	tcase_add_loop_test(tc, t_x_8_other_thread_aborts, 0,
+	                    (int)(sizeof(x8_names) / sizeof(x8_names[0])));
 
 	tc = test_tcase(s, "cond");
 	tcase_add_checked_fixture(tc, setup, teardown);
