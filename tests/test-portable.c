@@ -9,12 +9,16 @@
  * results through coop_join() (returned and by coop_exit() from nested
  * calls, locals intact across yields), errno and the floating-point
  * rounding mode kept per task, the original two-task program through
- * <coop/compat.h> printing exactly its four lines, and (coop 1.1) values
- * through channels and a select, a mutex handed over in FIFO order with
- * a condition variable, and a semaphore: what the switch carries across
- * the library's wait path on every target.
+ * <coop/compat.h> printing exactly its four lines, and coop 1.1's waits:
+ * sleeps in deadline order and never early, a cancelled sleeper and a
+ * cancelled group, fd waits and coop_read/coop_write through a pipe,
+ * values through channels and a select, a mutex handed over in FIFO order
+ * with a condition variable, and a semaphore: what the switch carries
+ * across the library's wait path on every target.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <fenv.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -301,6 +305,141 @@ static void compat_program(int unused)
 	T_EQ_STR(out, "Func1: 1\nFunc2: 1\nFunc1: 2\nFunc2: 2\n");
 }
 
+/* ------------------------------------------- time and cancellation -- */
+
+static int64_t base, woke[3];
+
+/* arg: the index; sleeps until base + 3 - index ms, so they wake in
+ * reverse order (absolute deadlines, fixed before the run: however slow
+ * the machine, the order of the deadlines is known). */
+static void *sleeper_task(void *arg)
+{
+	intptr_t i = (intptr_t)arg;
+	int64_t deadline = base + (3 - i) * COOP_MSEC;
+
+	T_EQ_INT(coop_sleep_until(deadline), 0);
+	woke[i] = coop_now();
+	T_ASSERT(woke[i] >= deadline); /* never early (R1) */
+	note((char)('0' + i));
+	return arg;
+}
+
+static void *parked_task(void *arg)
+{
+	T_EQ_INT(coop_sleep_until(COOP_FOREVER), -ECANCELED);
+	T_EQ_INT(coop_sleep_until(COOP_NOWAIT), -ECANCELED); /* sticky (R2) */
+	note('p');
+	return arg;
+}
+
+static void *canceller_task(void *arg)
+{
+	struct coop_group *g = arg;
+
+	/* Nothing ends the group's sleeper: the wait times out, then the
+	 * group is cancelled and waited for. */
+	T_EQ_INT(coop_group_wait(g, base + COOP_MSEC), -ETIMEDOUT);
+	T_EQ_INT(coop_group_cancel(g), 0);
+	T_EQ_INT(coop_group_wait(g, COOP_FOREVER), 0);
+	note('c');
+	return arg;
+}
+
+static void time_and_cancel(int unused)
+{
+	struct coop_context *ctx = new_context();
+	struct coop_task_opts o = {.size = sizeof(o)};
+	struct coop_group *g;
+	intptr_t i;
+
+	(void)unused;
+	T_EQ_INT(coop_group_create(ctx, &g), 0);
+	for (i = 0; i < 3; i++)
+		T_EQ_INT(coop_spawn(ctx, NULL, sleeper_task, (void *)i, NULL), 0);
+	o.group = g;
+	T_EQ_INT(coop_spawn(ctx, NULL, parked_task, NULL, &o), 0);
+	/* Far enough ahead that every task has begun to wait by then. */
+	base = coop_now() + 100 * COOP_MSEC;
+	T_EQ_INT(coop_spawn(ctx, NULL, canceller_task, g, NULL), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	/* Deadlines expire earliest first (R6): the 1 ms sleeper, then the
+	 * 1 ms group wait (the same deadline, its wait began later), whose
+	 * cancel wakes the parked member, then the 2 and 3 ms sleepers.  On
+	 * a machine that stalls for milliseconds (qemu), later deadlines may
+	 * expire in the same round: they are then woken in the same order,
+	 * ahead of the parked member the cancel queues. */
+	T_ASSERT_MSG(strcmp(order, "2pc10") == 0 || strcmp(order, "21pc0") == 0 ||
+	             strcmp(order, "210pc") == 0,
+	             "order %s", order);
+	T_ASSERT(woke[2] <= woke[1] && woke[1] <= woke[0]);
+	T_EQ_INT(coop_group_destroy(g), 0);
+	coop_context_destroy(ctx);
+}
+
+/* ------------------------------------------------ fds on a pipe -- */
+
+static int pipefd[2];
+
+static void *pipe_reader(void *arg)
+{
+	char buf[64 * 1024];
+	size_t total = 0;
+	ssize_t n;
+
+	/* The writer fills the pipe (64 KiB) and waits: every byte arrives,
+	 * in order, then end of file. */
+	while ((n = coop_read(pipefd[0], buf, sizeof(buf), COOP_FOREVER)) > 0) {
+		ssize_t k;
+
+		for (k = 0; k < n; k++)
+			T_ASSERT((unsigned char)buf[k] == (unsigned char)((total + (size_t)k) % 251));
+		total += (size_t)n;
+	}
+	T_EQ_INT((int)n, 0);
+	T_ASSERT(total == 256 * 1024);
+	T_EQ_INT(coop_fd_close(pipefd[0]), 0);
+	return arg;
+}
+
+static void *pipe_writer(void *arg)
+{
+	static unsigned char buf[256 * 1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i % 251);
+	T_EQ_INT(coop_fd_wait(pipefd[1], COOP_FD_WRITE, COOP_FOREVER), COOP_FD_WRITE);
+	T_ASSERT(coop_write(pipefd[1], buf, sizeof(buf), COOP_FOREVER) == (ssize_t)sizeof(buf));
+	T_EQ_INT(coop_fd_close(pipefd[1]), 0); /* the reader's end of file */
+	return arg;
+}
+
+static void *pipe_timeout(void *arg)
+{
+	int p[2];
+
+	T_EQ_INT(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	T_EQ_INT(coop_fd_wait(p[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	T_EQ_INT(coop_fd_close(p[1]), 0);
+	T_EQ_INT(coop_fd_wait(p[0], COOP_FD_READ, COOP_FOREVER) & COOP_FD_READ, COOP_FD_READ);
+	T_EQ_INT(coop_fd_close(p[0]), 0);
+	return arg;
+}
+
+static void fds_on_pipes(int cache)
+{
+	struct coop_context_opts o = {.size = sizeof(o), .flags = cache ? COOP_CONTEXT_FD_CACHE : 0};
+	struct coop_context *ctx = NULL;
+
+	T_EQ_INT(coop_context_create(&ctx, &o), 0);
+	T_EQ_INT(pipe2(pipefd, O_NONBLOCK | O_CLOEXEC), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, pipe_reader, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, pipe_writer, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, pipe_timeout, NULL, NULL), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	coop_context_destroy(ctx);
+}
+
 /* -------------------------------------------- channels and locks -- */
 
 static struct coop_chan *chan, *other;
@@ -408,6 +547,8 @@ int main(void)
 		T_CASE(rounding_per_task),
 		T_CASE(rounding_inherited),
 		T_CASE(compat_program),
+		T_CASE(time_and_cancel),
+		T_LOOP(fds_on_pipes, 0, 2),
 		T_CASE(chan_and_locks),
 	};
 
