@@ -59,31 +59,26 @@ COOP_EXPORT int coop_chan_create(struct coop_context *ctx, struct coop_chan **ou
                                  size_t capacity)
 {
 	struct coop_chan *ch;
-	int saved = errno;
+	int saved = errno, rc;
 
 	if (!out)
 		return -EINVAL;
 	if (elem_size && capacity > SIZE_MAX / elem_size)
 		return -EINVAL;
-	if (!(ctx = coop__obj_context(ctx)))
-		return -EPERM;
-	if (!(ch = calloc(1, sizeof(*ch))))
-		goto nomem;
+	if (!(ch = coop__obj_new(ctx, sizeof(*ch), COOP__OBJ_CHAN, &rc)))
+		return rc;
 	/* All of the buffer now: send and receive never allocate. */
 	if (capacity && elem_size && !(ch->buf = malloc(capacity * elem_size))) {
-		free(ch);
-		goto nomem;
+		coop__obj_free(&ch->obj);
+		errno = saved;
+		return -ENOMEM;
 	}
 	ch->elem_size = elem_size;
 	ch->cap = capacity;
 	TAILQ_INIT(&ch->senders);
 	TAILQ_INIT(&ch->receivers);
-	coop__obj_init(&ch->obj, ctx, COOP__OBJ_CHAN);
 	*out = ch;
 	return 0;
-nomem:
-	errno = saved;
-	return -ENOMEM;
 }
 
 COOP_EXPORT int coop_chan_destroy(struct coop_chan *chan)
@@ -93,9 +88,8 @@ COOP_EXPORT int coop_chan_destroy(struct coop_chan *chan)
 	/* An orphan's waiters went with its context. */
 	if (chan->obj.ctx && (!TAILQ_EMPTY(&chan->senders) || !TAILQ_EMPTY(&chan->receivers)))
 		return -EBUSY;
-	coop__obj_fini(&chan->obj);
 	free(chan->buf);
-	free(chan);
+	coop__obj_free(&chan->obj);
 	return 0;
 }
 

@@ -6,26 +6,18 @@
  * with its context (which never resumes it), so a group outlives its
  * context only to be destroyed.
  */
-#include <stdlib.h>
-
 #include "object.h"
 #include "wait.h"
 
 COOP_EXPORT int coop_group_create(struct coop_context *ctx, struct coop_group **out)
 {
 	struct coop_group *g;
-	int saved = errno;
+	int rc;
 
 	if (!out)
 		return -EINVAL;
-	if (!(ctx = coop__obj_context(ctx)))
-		return -EPERM;
-	g = calloc(1, sizeof(*g));
-	if (!g) {
-		errno = saved;
-		return -ENOMEM;
-	}
-	coop__obj_init(&g->obj, ctx, COOP__OBJ_GROUP);
+	if (!(g = coop__obj_new(ctx, sizeof(*g), COOP__OBJ_GROUP, &rc)))
+		return rc;
 	TAILQ_INIT(&g->members);
 	TAILQ_INIT(&g->waiters);
 	*out = g;
@@ -39,8 +31,7 @@ COOP_EXPORT int coop_group_destroy(struct coop_group *group)
 	/* An orphan's members and waiters went with its context. */
 	if (group->nmembers || !TAILQ_EMPTY(&group->waiters))
 		return -EBUSY;
-	coop__obj_fini(&group->obj);
-	free(group);
+	coop__obj_free(&group->obj);
 	return 0;
 }
 

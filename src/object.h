@@ -15,6 +15,7 @@
 #define COOP_OBJECT_H
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "coop-private.h"
 
@@ -47,6 +48,35 @@ static inline void coop__obj_fini(struct coop__obj *o)
 {
 	if (o->ctx)
 		LIST_REMOVE(o, link);
+}
+
+/* A creation call's common part: a zeroed object of `size` bytes (its
+ * struct coop__obj first) of `type`, bound to `ctx` or the running
+ * context; NULL with *err -EPERM when there is no context, or -ENOMEM.
+ * errno is left alone. */
+static inline void *coop__obj_new(struct coop_context *ctx, size_t size, int type, int *err)
+{
+	struct coop__obj *o;
+	int saved = errno;
+
+	if (!(ctx = coop__obj_context(ctx))) {
+		*err = -EPERM;
+		return NULL;
+	}
+	if (!(o = calloc(1, size))) {
+		errno = saved;
+		*err = -ENOMEM;
+		return NULL;
+	}
+	coop__obj_init(o, ctx, type);
+	return o;
+}
+
+/* A destroy call's common part: unbind `o` and free it. */
+static inline void coop__obj_free(struct coop__obj *o)
+{
+	coop__obj_fini(o);
+	free(o);
 }
 
 /* The checks every call on object `o` makes before anything else of its

@@ -13,7 +13,6 @@
  * implies nobody waits.
  */
 #include <limits.h>
-#include <stdlib.h>
 
 #include "object.h"
 #include "timer.h"
@@ -39,30 +38,6 @@ struct coop_sem {
 	struct coop__waitq waiters;     /* tasks in coop_sem_acquire */
 };
 
-/* Allocate an object of `size` bytes of `type`, bound to ctx (R5), into
- * *out (the public call checked its own out pointer). */
-static int obj_create(struct coop_context *ctx, void **out, size_t size, int type)
-{
-	struct coop__obj *o;
-	int saved = errno;
-
-	if (!(ctx = coop__obj_context(ctx)))
-		return -EPERM;
-	if (!(o = calloc(1, size))) {
-		errno = saved;
-		return -ENOMEM;
-	}
-	coop__obj_init(o, ctx, type);
-	*out = o;
-	return 0;
-}
-
-static void obj_free(struct coop__obj *o)
-{
-	coop__obj_fini(o);
-	free(o);
-}
-
 /* ------------------------------------------------------------- mutex -- */
 
 COOP_EXPORT int coop_mutex_create(struct coop_context *ctx, struct coop_mutex **out)
@@ -72,7 +47,7 @@ COOP_EXPORT int coop_mutex_create(struct coop_context *ctx, struct coop_mutex **
 
 	if (!out)
 		return -EINVAL;
-	if ((rc = obj_create(ctx, (void **)&m, sizeof(*m), COOP__OBJ_MUTEX)) < 0)
+	if (!(m = coop__obj_new(ctx, sizeof(*m), COOP__OBJ_MUTEX, &rc)))
 		return rc;
 	TAILQ_INIT(&m->waiters);
 	*out = m;
@@ -87,7 +62,7 @@ COOP_EXPORT int coop_mutex_destroy(struct coop_mutex *mutex)
 	if (mutex->obj.ctx &&
 	    (mutex->owner || !TAILQ_EMPTY(&mutex->waiters) || mutex->cond_waits))
 		return -EBUSY;
-	obj_free(&mutex->obj);
+	coop__obj_free(&mutex->obj);
 	return 0;
 }
 
@@ -177,7 +152,7 @@ COOP_EXPORT int coop_cond_create(struct coop_context *ctx, struct coop_cond **ou
 
 	if (!out)
 		return -EINVAL;
-	if ((rc = obj_create(ctx, (void **)&c, sizeof(*c), COOP__OBJ_COND)) < 0)
+	if (!(c = coop__obj_new(ctx, sizeof(*c), COOP__OBJ_COND, &rc)))
 		return rc;
 	TAILQ_INIT(&c->waiters);
 	*out = c;
@@ -190,7 +165,7 @@ COOP_EXPORT int coop_cond_destroy(struct coop_cond *cond)
 		return -EINVAL;
 	if (cond->obj.ctx && !TAILQ_EMPTY(&cond->waiters))
 		return -EBUSY;
-	obj_free(&cond->obj);
+	coop__obj_free(&cond->obj);
 	return 0;
 }
 
@@ -303,7 +278,7 @@ COOP_EXPORT int coop_sem_create(struct coop_context *ctx, struct coop_sem **out,
 
 	if (!out)
 		return -EINVAL;
-	if ((rc = obj_create(ctx, (void **)&s, sizeof(*s), COOP__OBJ_SEM)) < 0)
+	if (!(s = coop__obj_new(ctx, sizeof(*s), COOP__OBJ_SEM, &rc)))
 		return rc;
 	s->value = value;
 	TAILQ_INIT(&s->waiters);
@@ -317,7 +292,7 @@ COOP_EXPORT int coop_sem_destroy(struct coop_sem *sem)
 		return -EINVAL;
 	if (sem->obj.ctx && !TAILQ_EMPTY(&sem->waiters))
 		return -EBUSY;
-	obj_free(&sem->obj);
+	coop__obj_free(&sem->obj);
 	return 0;
 }
 
