@@ -13,6 +13,7 @@
 #ifndef COOP_PRIVATE_H
 #define COOP_PRIVATE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,7 @@ enum coop__state {
 	COOP__NEW,     /* on the run queue, never run: its frame is a fresh one */
 };
 
+struct coop__job;
 struct coop__obj;
 struct coop__pool;
 struct coop__poll;
@@ -130,6 +132,27 @@ LIST_HEAD(coop__tasklist, coop_task);
 LIST_HEAD(coop__poollist, coop__pool);
 LIST_HEAD(coop__objlist, coop__obj);
 LIST_HEAD(coop__selblocks, coop__selblock);
+LIST_HEAD(coop__joblist, coop__job);
+
+/* A callback queued for a context's thread (remote.h): a post, or an
+ * offload job's completion. */
+struct coop__post {
+	struct coop__post *next;
+	void (*fn)(void *);
+	void *arg;
+};
+
+/* What other threads write in a context (remote.h): on a cache line of its
+ * own, so that posting threads do not slow the scheduler's fields down. */
+struct coop__remote {
+	_Atomic(struct coop__post *) posts;      /* coop_context_post: newest first */
+	_Atomic(struct coop__post *) done;       /* offload completions: newest first */
+	_Atomic(struct coop_notify *) notifies;  /* notifiers whose count turned nonzero */
+	atomic_int sleep;                        /* COOP__AWAKE, or how the thread sleeps */
+	int efd;                                 /* the eventfd, -1 until the poller has one:
+	                                          * read only by a thread that saw
+	                                          * sleep == COOP__SLEEP_EPOLL */
+} __attribute__((aligned(64)));
 TAILQ_HEAD(coop__poolq, coop__pool);
 
 struct coop_context {
@@ -162,6 +185,15 @@ struct coop_context {
 	struct coop__poll *poll;          /* the kernel side, NULL until needed (R10) */
 	struct coop__objlist objects;     /* its groups, channels, locks... (object.h) */
 	struct coop__selblocks selblocks; /* wait records of selects over more than 8 ops (chan.c) */
+	unsigned ext_waiting;             /* tasks blocked on another thread: a notifier or an
+	                                   * offload job (coop_run blocks for them, R6) */
+	struct coop_pool *pool;           /* coop_offload's pool (opts); NULL: the default */
+	struct coop__joblist jobs;        /* offload jobs of its tasks not yet freed (offload.c) */
+	bool destroying;                  /* coop_context_destroy under way: spawn is -ESHUTDOWN */
+	bool stepping;                    /* in coop_run_once's round: every task runs once */
+	bool embedded;                    /* coop_context_fd was called (embed.c) */
+	bool efd_hot;                     /*   the eventfd is (or will be) readable */
+	struct coop__remote remote;       /* written by other threads (remote.h) */
 };
 
 /* What a thread running a context keeps, in one thread-local block: the
@@ -172,12 +204,16 @@ struct coop__thread {
 	int tick;                      /* task switches left before the next event check (R7) */
 	int *err;                      /* this thread's errno (&errno: constant, and no call) */
 	struct coop_context *running;  /* the context it runs (NULL outside coop_run) */
+	bool to_main;                  /* the next switch of a task goes to the coop_run
+	                                * caller, the ring anchored at the task it would
+	                                * have run (a round's end, or events for it) */
 };
 extern COOP_TLS struct coop__thread coop__thread;
 #define coop__self (coop__thread.self)
 #define coop__running (coop__thread.running)
 #define coop__errno (coop__thread.err)
 #define coop__tick (coop__thread.tick)
+#define coop__to_main (coop__thread.to_main)
 /* What else must follow every switch, decided at load (COOP__HOOK_*);
  * 0 in a plain C program, whose switches then take the shortest path. */
 extern unsigned char coop__hooks;
@@ -229,6 +265,22 @@ struct coop_group {
 	bool cancelled;                 /* coop_group_cancel was called */
 };
 
+/* A notifier (notify.c). */
+struct coop_notify {
+	struct coop__obj obj;            /* first: its context */
+	struct coop__waitq waiters;      /* tasks in coop_notify_wait */
+	struct coop__remote *remote;     /* its context's, for senders (never changes) */
+	atomic_ulong count;              /* sends not yet taken */
+	atomic_int queued;               /* on remote->notifies (1 for good once orphaned) */
+	struct coop_notify *next;        /*   the link there */
+};
+/* notify.c: the context of `n` is being destroyed: no send pushes it again. */
+void coop__notify_orphan(struct coop_notify *n);
+
+/* embed.c: a call outside a round made a task runnable: make the
+ * context's fd readable (A7.7). */
+void coop__embed_kick(struct coop_context *ctx);
+
 /* sync.c: task t ends owning a mutex: one line naming both, abort. */
 __attribute__((noreturn, cold)) void coop__die_locked(const struct coop_task *t);
 
@@ -238,6 +290,17 @@ void coop__selblocks_free(struct coop_context *ctx);
 extern bool coop__selblock_fail;
 /* chan.c: "coop_chan_send" or "coop_chan_recv", for task t BLOCKED in one. */
 const char *coop__chan_wait_call(const struct coop_task *t);
+
+/* context.c: take the calling thread for ctx (coop_run, coop_run_once):
+ * 0, -EINVAL, or -EBUSY (this thread runs a context, or ctx runs);
+ * give it back (re-establishing an embedded context's fd, embed.c); hand
+ * the thread to the ring's task at ctx->rq until a switch comes back.
+ * coop__can_wake: something but the host (a deadline, an fd, another
+ * thread) can wake the context's blocked tasks. */
+int coop__enter(struct coop_context *ctx);
+void coop__leave(struct coop_context *ctx);
+void coop__resume(struct coop_context *ctx);
+bool coop__can_wake(const struct coop_context *ctx);
 
 /* task.c: free a task handle and its stack (the task is not running). */
 void coop__task_free(struct coop_task *t);

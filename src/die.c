@@ -47,6 +47,10 @@ const char *coop__wait_call(const struct coop_task *t)
 		return "coop_sem_acquire";
 	case COOP_WAIT_GROUP:
 		return "coop_group_wait";
+	case COOP_WAIT_NOTIFY:
+		return "coop_notify_wait";
+	case COOP_WAIT_OFFLOAD:
+		return "coop_offload";
 	default:
 		return "a blocking call";
 	}

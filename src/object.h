@@ -1,6 +1,6 @@
 /*
  * object.h: what the objects a context owns (groups, channels, mutexes,
- * condition variables, semaphores) have in common (R5, §4.3).
+ * condition variables, semaphores, notifiers) have in common (R5, §4.3).
  *
  * Each is a heap object behind an opaque pointer, bound to the context
  * it was created in and listed there.  Destroying the context never frees
@@ -26,6 +26,7 @@ enum {
 	COOP__OBJ_MUTEX,
 	COOP__OBJ_COND,
 	COOP__OBJ_SEM,
+	COOP__OBJ_NOTIFY,
 };
 
 /* The context a creation call with `ctx` binds its object to: ctx, or
@@ -103,6 +104,8 @@ static inline void coop__obj_orphan_all(struct coop_context *ctx)
 	while ((o = LIST_FIRST(&ctx->objects))) {
 		LIST_REMOVE(o, link);
 		o->ctx = NULL;
+		if (o->type == COOP__OBJ_NOTIFY)
+			coop__notify_orphan((struct coop_notify *)o);
 	}
 }
 

@@ -32,11 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "poller.h"
+#include "remote.h"
 #include "wait.h"
 
 /* Events asked for, per direction (RDHUP: a peer's shutdown is readable
@@ -73,6 +76,9 @@ struct fdent {
 
 struct coop__poll {
 	int epfd;
+	int efd;               /* the eventfd other threads write (remote.h), in the set */
+	int tfd;               /* coop_context_fd's timerfd, in the set; -1 until then */
+	int64_t tfd_armed;     /*   the deadline it is armed for, COOP_FOREVER: none */
 	struct fdent **pages;  /* pages[fd / FD_PAGE], NULL until used */
 	size_t npages;
 	unsigned long nctl;    /* epoll_ctl calls (a test hook) */
@@ -99,6 +105,14 @@ unsigned long coop__poll_sleep_count(const struct coop_context *ctx)
 	return ctx->poll ? ctx->poll->nsleep : 0;
 }
 
+/* Put one of our own fds (eventfd, timerfd) in the set, level-triggered. */
+static int own_add(struct coop__poll *p, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 /* The context's poller, made now if it has none (R10): 0 or -errno. */
 static int poll_get(struct coop_context *ctx, struct coop__poll **out)
 {
@@ -112,14 +126,23 @@ static int poll_get(struct coop_context *ctx, struct coop__poll **out)
 		 * says so on stderr: go straight to the fallback under it. */
 		if (coop__vg_running())
 			__atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
+		p->tfd = -1;
+		p->tfd_armed = COOP_FOREVER;
 		p->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (p->epfd < 0) {
+		p->efd = p->epfd < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->efd < 0 || own_add(p, p->efd) < 0) {
 			int rc = -errno;
 
+			if (p->efd >= 0)
+				close(p->efd);
+			if (p->epfd >= 0)
+				close(p->epfd);
 			free(p);
 			return rc;
 		}
 		ctx->poll = p;
+		/* Producers read it only after seeing SLEEP_EPOLL, stored later. */
+		ctx->remote.efd = p->efd;
 	}
 	*out = p;
 	return 0;
@@ -326,12 +349,54 @@ static void deliver(struct coop_context *ctx, struct coop__poll *p, const struct
 	}
 }
 
+/* Empty the eventfd (nothing else reads it). */
+static void efd_drain(struct coop__poll *p)
+{
+	uint64_t v;
+
+	(void)!read(p->efd, &v, sizeof(v));
+}
+
+/* Arm the timerfd for `deadline` (COOP_FOREVER: disarm). */
+static void tfd_set(struct coop__poll *p, int64_t deadline)
+{
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	if (deadline != COOP_FOREVER) {
+		/* 0 would disarm it: a deadline of 0 has passed anyway. */
+		its.it_value.tv_sec = (time_t)(deadline / COOP_SEC);
+		its.it_value.tv_nsec = (long)(deadline % COOP_SEC);
+		if (!deadline)
+			its.it_value.tv_nsec = 1;
+	}
+	timerfd_settime(p->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	p->tfd_armed = deadline;
+}
+
 static void deliver_all(struct coop_context *ctx, struct coop__poll *p, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		deliver(ctx, p, &p->ev[i]);
+	for (i = 0; i < n; i++) {
+		int fd = p->ev[i].data.fd;
+
+		if (fd == p->efd) {
+			/* Kept readable while tasks are runnable (embed.c),
+			 * emptied before the thread can block on it. */
+			if (ctx->rq) {
+				ctx->efd_hot = true;
+			} else {
+				efd_drain(p);
+				ctx->efd_hot = false;
+			}
+		} else if (fd == p->tfd && fd >= 0) {
+			/* Its deadline is the heap's business: disarmed
+			 * here, armed again at a round's end (embed.c). */
+			tfd_set(p, COOP_FOREVER);
+		} else {
+			deliver(ctx, p, &p->ev[i]);
+		}
+	}
 }
 
 void coop__poll_check(struct coop_context *ctx)
@@ -362,7 +427,7 @@ static int timeout_ms(int64_t deadline)
 }
 
 
-void coop__poll_sleep(struct coop_context *ctx, int64_t deadline)
+int coop__poll_wait(struct coop_context *ctx, int64_t deadline)
 {
 	struct coop__poll *p = ctx->poll;
 	int saved = errno, n;
@@ -393,7 +458,70 @@ void coop__poll_sleep(struct coop_context *ctx, int64_t deadline)
 			break;
 		/* EINTR: a signal handler ran; wait on for what is left. */
 	}
-	deliver_all(ctx, p, n);
+	errno = saved;
+	return n;
+}
+
+void coop__poll_deliver(struct coop_context *ctx, int n)
+{
+	int saved = errno;
+
+	deliver_all(ctx, ctx->poll, n);
+	errno = saved;
+}
+
+int coop__poll_embed(struct coop_context *ctx)
+{
+	struct coop__poll *p;
+	int rc, saved = errno;
+
+	if ((rc = poll_get(ctx, &p)) < 0)
+		goto out;
+	if (p->tfd < 0) {
+		int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+		if (tfd < 0 || own_add(p, tfd) < 0) {
+			rc = -errno;
+			if (tfd >= 0)
+				close(tfd);
+			goto out;
+		}
+		p->tfd = tfd;
+	}
+	rc = p->epfd;
+out:
+	errno = saved;
+	return rc == -ENOSPC ? -ENOMEM : rc;
+}
+
+void coop__poll_settle(struct coop_context *ctx, bool runnable)
+{
+	struct coop__poll *p = ctx->poll;
+	int64_t first = coop__timer_first(ctx);
+	int saved = errno;
+
+	if (runnable) {
+		if (!ctx->efd_hot) {
+			uint64_t one = 1;
+
+			(void)!write(p->efd, &one, sizeof(one));
+			ctx->efd_hot = true;
+		}
+	} else {
+		/* The host will poll the fd: producers write the eventfd
+		 * from now on, and what they queued before is seen here. */
+		if (coop__remote_sleep(ctx, COOP__SLEEP_EPOLL)) {
+			efd_drain(p);
+			ctx->efd_hot = false;
+		} else if (!ctx->efd_hot) {
+			uint64_t one = 1;
+
+			(void)!write(p->efd, &one, sizeof(one));
+			ctx->efd_hot = true;
+		}
+		if (first != p->tfd_armed)
+			tfd_set(p, first);
+	}
 	errno = saved;
 }
 
@@ -405,6 +533,9 @@ void coop__poll_destroy(struct coop_context *ctx)
 	if (!p)
 		return;
 	close(p->epfd);
+	close(p->efd);
+	if (p->tfd >= 0)
+		close(p->tfd);
 	for (i = 0; i < p->npages; i++)
 		free(p->pages[i]);
 	free(p->pages);

@@ -24,7 +24,7 @@ static inline unsigned coop__poll_waiting(const struct coop_context *ctx)
 	return ctx->fd_waiting;
 }
 
-/* The context can block in the kernel (its epoll fd exists). */
+/* The context can block in epoll (its epoll fd and eventfd exist). */
 static inline bool coop__poll_ready(const struct coop_context *ctx)
 {
 	return ctx->poll != NULL;
@@ -33,10 +33,19 @@ static inline bool coop__poll_ready(const struct coop_context *ctx)
 /* Deliver the events that are ready now without blocking (R7's periodic
  * check while tasks run). */
 void coop__poll_check(struct coop_context *ctx);
-/* Block until an fd is ready or `deadline` (COOP_FOREVER: no limit) has
- * passed, then deliver what is ready.  Never returns before `deadline`
- * unless an event was delivered... or a signal: the caller loops. */
-void coop__poll_sleep(struct coop_context *ctx, int64_t deadline);
+/* Block until an fd (or the eventfd) is ready or `deadline` (COOP_FOREVER:
+ * no limit) has passed: the number of events taken, for
+ * coop__poll_deliver (after the round has run what other threads queued,
+ * R6).  Retries interruptions. */
+int coop__poll_wait(struct coop_context *ctx, int64_t deadline);
+void coop__poll_deliver(struct coop_context *ctx, int n);
+/* coop_context_fd: the epoll fd, with the eventfd and a timerfd in its
+ * set (made now if need be), or -errno. */
+int coop__poll_embed(struct coop_context *ctx);
+/* The end of an embedded round: make the epoll fd readable if `runnable`
+ * (the eventfd), else empty the eventfd (producers write it from now on)
+ * and arm the timerfd for the earliest deadline. */
+void coop__poll_settle(struct coop_context *ctx, bool runnable);
 /* Release the context's kernel objects and table (coop_context_destroy;
  * no task waits any more). */
 void coop__poll_destroy(struct coop_context *ctx);

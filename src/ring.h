@@ -89,6 +89,9 @@ static inline void coop__ring_push(struct coop_task *t)
 		coop__ring_insert(ctx->rq, t);
 		if (!ctx->rq)
 			ctx->rq = t;
+		/* From the host thread between two rounds (A7.7). */
+		if (COOP_UNLIKELY(ctx->embedded) && !ctx->running)
+			coop__embed_kick(ctx);
 	}
 }
 

@@ -27,12 +27,18 @@ int coop__switch_from(struct coop_task *self, const char *call)
 		coop__stack_check(call ? call : coop__wait_call(self), self);
 	if (self->state == COOP__READY) {
 		next = self->rq_next;
-		if (next == self) { /* alone: keep running */
+		if (next == self && !coop__to_main) { /* alone: keep running */
 			self->state = COOP__RUNNING;
 			return 0;
 		}
 	} else {
 		next = coop__ring_leave(self);
+	}
+	if (COOP_UNLIKELY(coop__to_main)) {
+		/* The coop_run caller's turn (a round's end, events for it):
+		 * it resumes the ring where this switch would have. */
+		self->ctx->rq = next;
+		next = NULL;
 	}
 	return coop__hand_over(self->ctx, &self->arch, &self->saved_errno, &self->eh, next, false);
 }

@@ -99,10 +99,15 @@ COOP_EXPORT int coop_spawn(struct coop_context *ctx, struct coop_task **out, voi
 
 	if (!ctx || !fn)
 		return -EINVAL;
-	/* Its timer-heap entry, so that no wait of it fails for memory. */
-	if (COOP_UNLIKELY(ctx->live >= ctx->timer_cap) &&
-	    (rc = coop__timer_reserve(ctx, ctx->live + 1)) < 0)
-		return rc;
+	/* Its timer-heap entry, so that no wait of it fails for memory.
+	 * (A context being destroyed has no room left: -ESHUTDOWN, from
+	 * the callbacks its destroy runs, costs the common case nothing.) */
+	if (COOP_UNLIKELY(ctx->live >= ctx->timer_cap)) {
+		if (ctx->destroying)
+			return -ESHUTDOWN;
+		if ((rc = coop__timer_reserve(ctx, ctx->live + 1)) < 0)
+			return rc;
+	}
 	if (opts)
 		return spawn_opts(ctx, out, fn, arg, opts);
 	if ((rc = coop__stack_task(ctx, ctx->stack_size, &t)) < 0)
@@ -185,6 +190,10 @@ static inline __attribute__((always_inline)) void task_end(struct coop_task *sel
 		next = coop__ring_replace(self, joiner);
 	} else {
 		next = coop__ring_leave(self);
+	}
+	if (COOP_UNLIKELY(coop__to_main)) { /* see coop__switch_from */
+		ctx->rq = next;
+		next = NULL;
 	}
 	/* Nothing is live across a call on the common path: */
 	if (COOP_UNLIKELY((coop__hooks & COOP__HOOK_SANITIZER) | self->detached))

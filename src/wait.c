@@ -3,6 +3,7 @@
  * and coop_yield, the switch that only gives the others a turn.
  */
 #include "poller.h"
+#include "remote.h"
 #include "timer.h"
 #include "wait.h"
 
@@ -25,12 +26,24 @@ void coop__expire(struct coop_context *ctx, int64_t now)
 	}
 }
 
-/* One round of R6's order: fd events, then due deadlines.  The kernel
- * is asked only when some task waits on an fd. */
+/* R7's check, from a task: fd events, then due deadlines (the kernel is
+ * asked only when some task waits on an fd).  What other threads queued
+ * comes first in a round (R6) and runs on the coop_run caller's stack,
+ * outside any task: then the task's switch goes there, which runs the
+ * whole round.  In coop_run_once's round, every switch goes there. */
 void coop__events(struct coop_context *ctx)
 {
-	coop__tick = ctx->event_interval;
 	ctx->epoch++;
+	if (ctx->stepping) {
+		coop__tick = 1;
+		return;
+	}
+	coop__tick = ctx->event_interval;
+	if (coop__remote_pending(ctx)) {
+		coop__to_main = true;
+		coop__tick = 1; /* a yield's fast path does not look: send it the slow way */
+		return;
+	}
 	if (coop__poll_waiting(ctx))
 		coop__poll_check(ctx);
 	if (ctx->ntimers)

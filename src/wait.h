@@ -203,9 +203,14 @@ coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
 	return coop__block(self, w, n, kind, obj, deadline, timeout_result, flags);
 }
 
-/* idle.c: block the thread until `deadline` (COOP_FOREVER: until an fd
- * is ready) or an fd wait can end, never waking early, retrying
- * interruptions; then wake the tasks whose fd is ready. */
-void coop__idle(struct coop_context *ctx, int64_t deadline);
+/* idle.c: one event round (R6).  Unless `until` is COOP_NOWAIT, first
+ * block until something may have happened (a post, a send, a completion,
+ * an fd event) or `until` (COOP_FOREVER: no limit) passes; then run what
+ * other threads queued, deliver fd events, expire deadlines.  True when
+ * it ran something queued or left a task runnable. */
+bool coop__round(struct coop_context *ctx, int64_t until);
+/* Block on the context's futex (remote.sleep, set to COOP__SLEEP_FUTEX)
+ * until a producer wakes it or `deadline`; may return early. */
+void coop__futex_sleep(struct coop_context *ctx, int64_t deadline);
 
 #endif /* COOP_WAIT_H */

@@ -47,9 +47,12 @@ struct coop_chan;
 struct coop_mutex;
 struct coop_cond;
 struct coop_sem;
-/* A pool of threads for blocking calls (a later part of coop 1.1; for now
- * coop_context_opts.pool must be NULL). */
+/* A pool of threads for blocking calls (coop_pool_create(3), coop_offload(3)).
+ * (coop 1.1) */
 struct coop_pool;
+/* A counter that any thread or signal handler can bump and a task waits for
+ * (coop_notify_create(3)).  (coop 1.1) */
+struct coop_notify;
 
 /* Default usable stack size of a task (a guard page is added below it). */
 #define COOP_STACK_SIZE_DEFAULT ((size_t)256 * 1024)
@@ -79,7 +82,7 @@ struct coop_context_opts {
 	size_t stack_size; /* default stack size of its tasks; 0: COOP_STACK_SIZE_DEFAULT */
 	unsigned int flags; /* COOP_CONTEXT_* */
 	/* coop 1.1 (appended past 1.0's sizeof): */
-	struct coop_pool *pool;      /* reserved for coop_offload: must be NULL */
+	struct coop_pool *pool;      /* the pool of coop_offload(); NULL: the default pool */
 	unsigned int event_interval; /* task switches between event checks while
 	                              * tasks are runnable; 0: 61 (coop(7), R7) */
 };
@@ -130,8 +133,7 @@ enum coop_task_state {
 #define COOP_TASK_INFO_GUARDED 0x4u    /* a guard page lies below its stack */
 #define COOP_TASK_INFO_CANCELLED 0x8u  /* a cancellation was requested (coop 1.1) */
 #define COOP_TASK_INFO_SHIELDED 0x10u  /* its shield is up (coop 1.1) */
-/* coop_task_info.wait: what a BLOCKED task waits in (coop 1.1).  A later
- * part of 1.1 adds the kinds after COOP_WAIT_GROUP. */
+/* coop_task_info.wait: what a BLOCKED task waits in (coop 1.1). */
 enum coop_wait {
 	COOP_WAIT_NONE = 0,   /* not blocked */
 	COOP_WAIT_JOIN = 1,   /* coop_join_until(): wait_object is the task */
@@ -143,7 +145,9 @@ enum coop_wait {
 	                       * its mutex again: wait_object is the mutex */
 	COOP_WAIT_COND = 7,   /* coop_cond_wait(): wait_object is the condition variable */
 	COOP_WAIT_SEM = 8,    /* coop_sem_acquire(): wait_object is the semaphore */
-	COOP_WAIT_GROUP = 9   /* coop_group_wait(): wait_object is the group */
+	COOP_WAIT_GROUP = 9,  /* coop_group_wait(): wait_object is the group */
+	COOP_WAIT_NOTIFY = 10, /* coop_notify_wait(): wait_object is the notifier */
+	COOP_WAIT_OFFLOAD = 11 /* coop_offload(): wait_object is NULL */
 };
 /* coop_task_info.stack_used when it cannot be measured. */
 #define COOP_STACK_USED_UNKNOWN ((size_t)-1)
@@ -282,6 +286,56 @@ int coop_sem_create(struct coop_context *ctx, struct coop_sem **out, unsigned in
 int coop_sem_destroy(struct coop_sem *sem);
 int coop_sem_acquire(struct coop_sem *sem, int64_t deadline);
 int coop_sem_release(struct coop_sem *sem);
+
+/* ---- coop 1.1: threads (coop_context_post(3), coop_notify_create(3),
+ * coop_offload(3), coop_pool_create(3)) ----
+ * A context stays single-threaded; these are the ways in from other
+ * threads (coop(7), R9). */
+/* Any thread: run fn(arg) exactly once on ctx's thread, outside any task,
+ * at the start of its next scheduling round (or at coop_context_destroy). */
+int coop_context_post(struct coop_context *ctx, void (*fn)(void *), void *arg);
+int coop_notify_create(struct coop_context *ctx, struct coop_notify **out);
+int coop_notify_destroy(struct coop_notify *notify);
+/* Any thread or signal handler: add 1 to the count and wake a waiter. */
+int coop_notify_send(struct coop_notify *notify);
+/* Take the whole count (into *count unless NULL), waiting for it to be nonzero. */
+int coop_notify_wait(struct coop_notify *notify, uint64_t *count, int64_t deadline);
+
+struct coop_pool_opts {
+	size_t size;              /* sizeof(struct coop_pool_opts) */
+	size_t stack_size;        /* worker stack; 0: the pthread default */
+	int64_t idle_timeout;     /* ns an idle worker lingers before it exits; 0: 10 s */
+	unsigned int max_threads; /* 0: 64 */
+};
+/* Any thread: a pool of worker threads, started as jobs need them. */
+int coop_pool_create(struct coop_pool **out, const struct coop_pool_opts *opts);
+/* Any thread: -EBUSY while jobs are queued or running. */
+int coop_pool_destroy(struct coop_pool *pool);
+
+/* coop_offload_opts.flags: a deadline or cancellation stops the wait even
+ * while fn runs; fn's result then goes to `orphan`. */
+#define COOP_OFFLOAD_ABANDON 0x1u
+struct coop_offload_opts {
+	size_t size;            /* sizeof(struct coop_offload_opts) */
+	struct coop_pool *pool; /* NULL: the context's pool, else the default pool */
+	void (*orphan)(void *arg, void *result); /* ABANDON: called on the worker when
+	                                          * an abandoned fn returns; NULL: none */
+	unsigned int flags;     /* COOP_OFFLOAD_* */
+};
+/* Run fn(arg) on a pool thread; the calling task waits, its context runs on.
+ * *result (unless NULL) gets fn's return value.  opts may be NULL. */
+int coop_offload(void *(*fn)(void *), void *arg, void **result, int64_t deadline,
+                 const struct coop_offload_opts *opts);
+/* On a pool thread inside fn: 1 once the waiting task has abandoned the job. */
+int coop_offload_abandoned(void);
+
+/* ---- coop 1.1: embedding in another event loop (coop_run_once(3)) ---- */
+/* An fd (level-triggered, for reading) that is readable whenever
+ * coop_run_once(ctx, 0) would make progress. */
+int coop_context_fd(struct coop_context *ctx);
+/* One bounded round: wait for events until deadline if nothing is
+ * runnable, then run each runnable task once; returns the tasks left. */
+int coop_run_once(struct coop_context *ctx, int64_t deadline);
 
 #ifdef __cplusplus
 }

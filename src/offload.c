@@ -1,0 +1,165 @@
+/*
+ * offload.c: coop_offload, the context's side of a job (offload.h).
+ *
+ * The calling task queues a job and waits in the job's queue, counted as
+ * waiting on another thread (coop_run blocks rather than report a
+ * deadlock).  Its completion comes back through the context's queue of
+ * completions, in R6's order, and wakes it.  A deadline or cancellation
+ * that ends the wait first withdraws a job still queued (no effect, R3);
+ * a running one is abandoned only under COOP_OFFLOAD_ABANDON, and
+ * otherwise waited for to the end, uncancellably: fn's `arg` may point
+ * into the task's stack.
+ */
+#include <stdlib.h>
+
+#include "object.h"
+#include "offload.h"
+#include "remote.h"
+#include "wait.h"
+
+/* The completion, on the context's thread. */
+static void job_done(void *arg)
+{
+	struct coop__job *job = arg;
+	struct coop__waiter *w;
+
+	job->delivered = true;
+	coop__pool_release(job->pool);
+	if ((w = TAILQ_FIRST(&job->waiters)))
+		coop__wake(w->task, 0);
+}
+
+static void job_free(struct coop__job *job)
+{
+	LIST_REMOVE(job, ctx_link);
+	free(job);
+}
+
+/* Wait for `job`'s completion, whatever the deadlines or cancellations. */
+static void wait_delivered(struct coop_task *self, struct coop__job *job)
+{
+	struct coop__waiter w;
+
+	while (!job->delivered) {
+		w = (struct coop__waiter){.q = &job->waiters};
+		coop__tick_down(self->ctx);
+		coop__block(self, &w, 1, COOP_WAIT_OFFLOAD, NULL, COOP_FOREVER, 0,
+		            COOP__WAIT_NOCANCEL);
+	}
+}
+
+COOP_EXPORT int coop_offload(void *(*fn)(void *), void *arg, void **result, int64_t deadline,
+                             const struct coop_offload_opts *opts)
+{
+	struct coop_task *self = coop__self;
+	struct coop_offload_opts o = {0};
+	struct coop_context *ctx;
+	struct coop_pool *pool;
+	struct coop__job *job;
+	struct coop__waiter w;
+	int rc, saved, expect = COOP__JOB_RUNNING;
+
+	if (!fn || deadline < COOP_FOREVER)
+		return -EINVAL;
+	if (opts && (rc = coop__opts_copy(&o, sizeof(o), opts)) < 0)
+		return rc;
+	if (o.flags & ~COOP_OFFLOAD_ABANDON)
+		return -EINVAL;
+	if (!self)
+		return -EPERM;
+	if ((rc = coop__cancel_point(self)) < 0)
+		return rc;
+	ctx = self->ctx;
+	{
+		int timeout_result;
+		int64_t d = coop__wait_deadline(self, deadline, 0, &timeout_result);
+
+		/* It cannot complete at once: a passed deadline queues nothing. */
+		if (coop__passed(d)) {
+			coop__spent(self);
+			return timeout_result;
+		}
+	}
+	pool = o.pool ? o.pool : ctx->pool;
+	if (!pool && !(pool = coop__pool_default(&rc)))
+		return rc;
+	saved = errno;
+	if (!(job = calloc(1, sizeof(*job)))) {
+		errno = saved;
+		return -ENOMEM;
+	}
+	job->fn = fn;
+	job->arg = arg;
+	job->orphan = o.orphan;
+	job->abandon = o.flags & COOP_OFFLOAD_ABANDON;
+	job->pool = pool;
+	job->remote = &ctx->remote;
+	job->done.fn = job_done;
+	job->done.arg = job;
+	TAILQ_INIT(&job->waiters);
+	LIST_INSERT_HEAD(&ctx->jobs, job, ctx_link);
+	if ((rc = coop__pool_submit(pool, job)) < 0) {
+		job_free(job);
+		return rc;
+	}
+	w = (struct coop__waiter){.q = &job->waiters};
+	ctx->ext_waiting++;
+	rc = coop__wait(self, &w, 1, COOP_WAIT_OFFLOAD, NULL, deadline, 0);
+	if (rc < 0) {
+		/* Timed out or cancelled: still queued, it never runs. */
+		if (coop__pool_withdraw(pool, job)) {
+			ctx->ext_waiting--;
+			job_free(job);
+			return rc;
+		}
+		/* Running: the worker's, if it has not finished (one CAS). */
+		if (job->abandon && atomic_compare_exchange_strong(&job->state, &expect,
+		                                                   COOP__JOB_ABANDONED)) {
+			ctx->ext_waiting--;
+			LIST_REMOVE(job, ctx_link);
+			return rc;
+		}
+		/* Finished or to be waited for: the result is ours (R3; a
+		 * cancellation stays pending). */
+		wait_delivered(self, job);
+	}
+	ctx->ext_waiting--;
+	if (result)
+		*result = job->result;
+	job_free(job);
+	return 0;
+}
+
+void coop__offload_shutdown(struct coop_context *ctx)
+{
+	struct coop__job *job, *next;
+	bool waiting;
+
+	for (job = LIST_FIRST(&ctx->jobs); job; job = next) {
+		int expect = COOP__JOB_RUNNING;
+
+		next = LIST_NEXT(job, ctx_link);
+		if (job->delivered)
+			continue;
+		if (coop__pool_withdraw(job->pool, job))
+			job_free(job);
+		else if (job->abandon &&
+		         atomic_compare_exchange_strong(&job->state, &expect, COOP__JOB_ABANDONED))
+			LIST_REMOVE(job, ctx_link);
+	}
+	/* The others run on: their fn may use their task's stack. */
+	for (;;) {
+		waiting = false;
+		LIST_FOREACH(job, &ctx->jobs, ctx_link)
+			waiting |= !job->delivered;
+		if (!waiting)
+			break;
+		if (coop__remote_sleep(ctx, COOP__SLEEP_FUTEX)) {
+			coop__futex_sleep(ctx, COOP_FOREVER);
+			coop__remote_awake(ctx);
+		}
+		coop__remote_run(ctx);
+	}
+	while ((job = LIST_FIRST(&ctx->jobs)))
+		job_free(job);
+}

@@ -1,0 +1,142 @@
+/*
+ * remote.c: posted callbacks, the notifier list and waking a context's
+ * thread from another (remote.h), and coop_context_post.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "remote.h"
+#include "wait.h"
+
+void coop__remote_wake(struct coop__remote *r)
+{
+	int saved, how;
+
+	if (atomic_load(&r->sleep) == COOP__AWAKE)
+		return;
+	how = atomic_exchange(&r->sleep, COOP__AWAKE);
+	if (how == COOP__AWAKE)
+		return; /* another producer took it */
+	saved = errno;
+	if (how == COOP__SLEEP_EPOLL) {
+		uint64_t one = 1;
+
+		/* Only EAGAIN (a counter at its maximum: readable anyway). */
+		(void)!write(r->efd, &one, sizeof(one));
+	} else {
+		syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+	errno = saved;
+}
+
+void coop__remote_push(struct coop__remote *r, _Atomic(struct coop__post *) *stack,
+                       struct coop__post *n)
+{
+	struct coop__post *old = atomic_load_explicit(stack, memory_order_relaxed);
+
+	do
+		n->next = old;
+	while (!atomic_compare_exchange_weak(stack, &old, n));
+	coop__remote_wake(r);
+}
+
+bool coop__remote_sleep(struct coop_context *ctx, int how)
+{
+	atomic_store(&ctx->remote.sleep, how);
+	/* Sequentially consistent loads: see remote.h. */
+	if (atomic_load(&ctx->remote.posts) || atomic_load(&ctx->remote.notifies) ||
+	    atomic_load(&ctx->remote.done)) {
+		atomic_store(&ctx->remote.sleep, COOP__AWAKE);
+		return false;
+	}
+	return true;
+}
+
+void coop__remote_awake(struct coop_context *ctx)
+{
+	atomic_store(&ctx->remote.sleep, COOP__AWAKE);
+}
+
+/* Take a whole stack, oldest first. */
+static struct coop__post *take(_Atomic(struct coop__post *) *stack)
+{
+	struct coop__post *n = atomic_exchange(stack, NULL), *fifo = NULL, *next;
+
+	for (; n; n = next) {
+		next = n->next;
+		n->next = fifo;
+		fifo = n;
+	}
+	return fifo;
+}
+
+void coop__remote_notifies(struct coop_context *ctx)
+{
+	struct coop_notify *n = atomic_exchange(&ctx->remote.notifies, NULL), *fifo = NULL, *next;
+	struct coop__waiter *w;
+
+	for (; n; n = next) {
+		next = n->next;
+		n->next = fifo;
+		fifo = n;
+	}
+	for (n = fifo; n; n = next) {
+		unsigned long count;
+
+		/* Read the link before a send may push it again. */
+		next = n->next;
+		atomic_store(&n->queued, 0);
+		/* A send after the store finds queued clear and pushes again;
+		 * one before it added to the count taken here.  With no waiter
+		 * the count stays for the next coop_notify_wait. */
+		if ((w = TAILQ_FIRST(&n->waiters)) && (count = atomic_exchange(&n->count, 0))) {
+			*(uint64_t *)w->data = count;
+			coop__wake(w->task, 0);
+		}
+	}
+}
+
+unsigned coop__remote_run(struct coop_context *ctx)
+{
+	struct coop__post *p, *next;
+	unsigned ran = 0;
+
+	if (!coop__remote_pending(ctx))
+		return 0;
+	for (p = take(&ctx->remote.posts); p; p = next, ran++) {
+		next = p->next;
+		p->fn(p->arg);
+		free(p);
+	}
+	if (atomic_load_explicit(&ctx->remote.notifies, memory_order_relaxed)) {
+		coop__remote_notifies(ctx);
+		ran++;
+	}
+	/* A completion's node is its job's: the job's owner frees it. */
+	for (p = take(&ctx->remote.done); p; p = next, ran++) {
+		next = p->next;
+		p->fn(p->arg);
+	}
+	return ran;
+}
+
+COOP_EXPORT int coop_context_post(struct coop_context *ctx, void (*fn)(void *), void *arg)
+{
+	struct coop__post *p;
+	int saved = errno;
+
+	if (!ctx || !fn)
+		return -EINVAL;
+	if (!(p = malloc(sizeof(*p)))) {
+		errno = saved;
+		return -ENOMEM;
+	}
+	p->fn = fn;
+	p->arg = arg;
+	coop__remote_push(&ctx->remote, &ctx->remote.posts, p);
+	return 0;
+}

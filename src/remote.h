@@ -1,0 +1,66 @@
+/*
+ * remote.h: the ways into a context from other threads (§5, R9): its
+ * queues of posted callbacks and of offload completions, its list of
+ * notifiers with a count to deliver, and how a thread that queued
+ * something wakes the context's thread.
+ *
+ * Every queue is a lock-free stack (a CAS pushes, the context takes the
+ * whole stack with one exchange and reverses it): async-signal-safe for
+ * the notifier list, FIFO per producer, and one total order consistent
+ * with the order the pushes returned.  C11 atomics only (no fences of our
+ * own), so that TSan follows every hand-off.
+ *
+ * Waking: a context about to block stores how it will sleep in
+ * remote.sleep, then looks at its queues once more; a producer pushes,
+ * then reads remote.sleep.  Both sequentially consistent (Dekker): either
+ * the context sees the push and does not block, or the producer sees the
+ * sleeper and wakes it, by the eventfd in its epoll set, or by a futex on
+ * remote.sleep itself when the context has no epoll fd (no fd needed).
+ * One producer takes the sleeper (an exchange) and makes the system
+ * call; a running context costs a producer no system call at all.
+ */
+#ifndef COOP_REMOTE_H
+#define COOP_REMOTE_H
+
+#include "coop-private.h"
+
+/* remote.sleep */
+#define COOP__AWAKE 0       /* running, or not waiting for other threads */
+#define COOP__SLEEP_FUTEX 1 /* in FUTEX_WAIT on remote.sleep */
+#define COOP__SLEEP_EPOLL 2 /* in epoll_wait (or, embedded, its host's poll) */
+
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
+                       ATOMIC_INT_LOCK_FREE == 2,
+               "coop_notify_send must be lock-free to be async-signal-safe");
+
+/* Push node `n` on a stack of `r` and wake the context if it sleeps. */
+void coop__remote_push(struct coop__remote *r, _Atomic(struct coop__post *) *stack,
+                       struct coop__post *n);
+/* Wake the context of `r` if it sleeps (any thread, signal handlers). */
+void coop__remote_wake(struct coop__remote *r);
+
+/* Something was queued for the context (a cheap look, no ordering). */
+static inline bool coop__remote_pending(struct coop_context *ctx)
+{
+	struct coop__remote *r = &ctx->remote;
+
+	return atomic_load_explicit(&r->posts, memory_order_relaxed) ||
+	       atomic_load_explicit(&r->notifies, memory_order_relaxed) ||
+	       atomic_load_explicit(&r->done, memory_order_relaxed);
+}
+
+/* The context's thread is about to block, as `how`: false (and awake)
+ * when something was queued meanwhile, then it must not. */
+bool coop__remote_sleep(struct coop_context *ctx, int how);
+/* The context's thread is back (it may have been woken or not). */
+void coop__remote_awake(struct coop_context *ctx);
+
+/* Run, in this order, what was queued before the call: posted callbacks,
+ * then notifier counts (each to its first waiter), then offload
+ * completions (R6).  What they queue in turn waits for the next round.
+ * Returns how many it ran. */
+unsigned coop__remote_run(struct coop_context *ctx);
+/* Only the notifiers (coop_notify_destroy: none may stay listed). */
+void coop__remote_notifies(struct coop_context *ctx);
+
+#endif /* COOP_REMOTE_H */
