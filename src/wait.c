@@ -26,11 +26,21 @@ void coop__expire(struct coop_context *ctx, int64_t now)
 	}
 }
 
-/* R7's check, from a task: fd events, then due deadlines (the kernel is
- * asked only when some task waits on an fd).  What other threads queued
- * comes first in a round (R6) and runs on the coop_run caller's stack,
- * outside any task: then the task's switch goes there, which runs the
- * whole round.  In coop_run_once's round, every switch goes there. */
+/* Due fd events, then due deadlines (the kernel is asked only when some
+ * task waits on an fd). */
+static void check_now(struct coop_context *ctx)
+{
+	if (coop__poll_waiting(ctx))
+		coop__poll_check(ctx);
+	if (ctx->ntimers)
+		coop__expire(ctx, coop_now());
+}
+
+/* R7's check, from a task.  What other threads queued comes first in a
+ * round (R6) and runs on the coop_run caller's stack, outside any task:
+ * then the task's switch goes there, which runs the whole round.  In
+ * coop_run_once's round, every switch goes there, and the next round
+ * begins with the check. */
 void coop__events(struct coop_context *ctx)
 {
 	ctx->epoch++;
@@ -44,17 +54,18 @@ void coop__events(struct coop_context *ctx)
 		coop__tick = 1; /* a yield's fast path does not look: send it the slow way */
 		return;
 	}
-	if (coop__poll_waiting(ctx))
-		coop__poll_check(ctx);
-	if (ctx->ntimers)
-		coop__expire(ctx, coop_now());
+	check_now(ctx);
 }
 
 void coop__spent_yield(struct coop_task *self)
 {
-	/* Spent: events, then a yield (a lone task just continues). */
+	/* Spent: events, then a yield (a lone task just continues).  In
+	 * coop_run_once's round too: what became due is queued before the
+	 * task goes to the tail, so that it does not run first again. */
 	self->budget_used = 0;
 	coop__events(self->ctx);
+	if (self->ctx->stepping)
+		check_now(self->ctx);
 	self->state = COOP__READY;
 	coop__switch_from(self, "a blocking call");
 }

@@ -18,6 +18,8 @@
 
 #include <coop/coop.h>
 
+#include "test-driver.h"
+
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>

@@ -107,6 +107,8 @@
 
 #include <coop/coop.h>
 
+#include "test-driver.h"
+
 #define MAX_DEPTH 4
 #define MAX_TASKS 256  /* per round */
 #define MAX_KIDS 6     /* joined children a task keeps */
