@@ -20,7 +20,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BASELINE=$ROOT/abi/libcoop.so.1.abi
-LIB=libcoop.so.1.0.0
+LIB=libcoop.so.1 # the SONAME link, whatever the version
 
 build() { # srcdir builddir
 	rm -rf "$2"

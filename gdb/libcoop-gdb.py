@@ -78,13 +78,16 @@ WAIT_MUTEX = 6  # COOP_WAIT_MUTEX: coop_mutex_lock (or a signalled coop_cond_wai
 WAIT_COND = 7   # COOP_WAIT_COND: coop_cond_wait; the condition variable
 WAIT_SEM = 8    # COOP_WAIT_SEM: coop_sem_acquire; the semaphore
 WAIT_GROUP = 9  # COOP_WAIT_GROUP: coop_group_wait; wait_obj the group
+WAIT_NOTIFY = 10  # COOP_WAIT_NOTIFY: coop_notify_wait; wait_obj the notifier
+WAIT_OFFLOAD = 11  # COOP_WAIT_OFFLOAD: coop_offload; no wait_obj
 WAIT_CALLS = {WAIT_JOIN: "coop_join", WAIT_SLEEP: "coop_sleep_until", WAIT_FD: "coop_fd_wait",
               WAIT_CHAN: "coop_chan_send/recv", WAIT_SELECT: "coop_chan_select",
               WAIT_MUTEX: "coop_mutex_lock", WAIT_COND: "coop_cond_wait",
-              WAIT_SEM: "coop_sem_acquire", WAIT_GROUP: "coop_group_wait"}
+              WAIT_SEM: "coop_sem_acquire", WAIT_GROUP: "coop_group_wait",
+              WAIT_NOTIFY: "coop_notify_wait", WAIT_OFFLOAD: "coop_offload"}
 # What the Wait column calls the object of each kind.
 WAIT_OBJECTS = {WAIT_GROUP: "group", WAIT_CHAN: "chan", WAIT_MUTEX: "mutex", WAIT_COND: "cond",
-                WAIT_SEM: "sem"}
+                WAIT_SEM: "sem", WAIT_NOTIFY: "notify"}
 
 # task->cancel (src/wait.h)
 CANCEL_PENDING = 0x1

@@ -14,12 +14,19 @@
  * cancelled group, fd waits and coop_read/coop_write through a pipe,
  * values through channels and a select, a mutex handed over in FIFO order
  * with a condition variable, and a semaphore: what the switch carries
- * across the library's wait path on every target.
+ * across the library's wait path on every target.  And the ways in from
+ * other threads (T-X-13): a notifier sent from a signal handler and from a
+ * thread, callbacks posted from a thread in order, a call offloaded to a
+ * pool thread, and a context driven through coop_context_fd and
+ * coop_run_once by a poll(2) loop; each with and without the context's
+ * epoll fd (a futex or the eventfd wakes it).
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <fenv.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -538,6 +545,216 @@ static void chan_and_locks(int unused)
 	coop_context_destroy(ctx);
 }
 
+/* -------------------------------------------- from other threads -- */
+
+static struct coop_notify *ntf;
+static pthread_t main_thread;
+static volatile sig_atomic_t handler_calls;
+static int sender_done; /* __atomic */
+static uint64_t notified;
+
+static void on_usr1(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	handler_calls++;
+	errno = 4242;
+	if (coop_notify_send(ntf) != 0 || errno != 4242)
+		_exit(3); /* not async-signal-safe as promised */
+	errno = saved;
+}
+
+static void *signaller(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 50; i++) {
+		pthread_kill(main_thread, SIGUSR1);
+		usleep(200);
+	}
+	__atomic_store_n(&sender_done, 1, __ATOMIC_SEQ_CST);
+	T_EQ_INT(coop_notify_send(ntf), 0); /* from a thread too */
+	return arg;
+}
+
+/* Gives the context its epoll fd (and eventfd): mode 1. */
+static void *epoll_maker(void *arg)
+{
+	int p[2];
+
+	T_EQ_INT(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	T_EQ_INT(coop_fd_wait(p[0], COOP_FD_READ, coop_deadline_in(COOP_MSEC)), -ETIMEDOUT);
+	close(p[0]);
+	close(p[1]);
+	return arg;
+}
+
+static void *notify_waiter(void *arg)
+{
+	uint64_t c;
+
+	(void)arg;
+	/* Until the thread is done and every handler call was counted. */
+	while (!__atomic_load_n(&sender_done, __ATOMIC_SEQ_CST) ||
+	       notified < (uint64_t)handler_calls + 1) {
+		c = 0;
+		T_EQ_INT(coop_notify_wait(ntf, &c, COOP_FOREVER), 0);
+		T_ASSERT(c > 0);
+		notified += c;
+	}
+	return arg;
+}
+
+static void notify_from_signals(int mode)
+{
+	struct coop_context *ctx = new_context();
+	struct sigaction sa = {.sa_handler = on_usr1};
+	pthread_t th;
+
+	main_thread = pthread_self();
+	sigemptyset(&sa.sa_mask);
+	T_EQ_INT(sigaction(SIGUSR1, &sa, NULL), 0);
+	T_EQ_INT(coop_notify_create(ctx, &ntf), 0);
+	if (mode)
+		T_EQ_INT(coop_spawn(ctx, NULL, epoll_maker, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, notify_waiter, NULL, NULL), 0);
+	T_EQ_INT(pthread_create(&th, NULL, signaller, NULL), 0);
+	T_EQ_INT(coop_run(ctx), 0);
+	T_EQ_INT(pthread_join(th, NULL), 0);
+	/* The handler's sends and the thread's one, none lost or doubled. */
+	T_EQ_UINT(notified, (uint64_t)handler_calls + 1);
+	T_ASSERT(handler_calls > 0);
+	T_EQ_INT(coop_notify_destroy(ntf), 0);
+	coop_context_destroy(ctx);
+}
+
+#define NPOSTS 1000
+static struct coop_context *post_ctx;
+static int posts_seen[NPOSTS], nposts_seen;
+
+static void on_post(void *arg)
+{
+	T_ASSERT(coop_self() == NULL); /* outside any task */
+	posts_seen[nposts_seen++] = (int)(intptr_t)arg;
+	if (nposts_seen == NPOSTS)
+		T_EQ_INT(coop_notify_send(ntf), 0);
+}
+
+static void *poster(void *arg)
+{
+	int i;
+
+	for (i = 0; i < NPOSTS; i++)
+		T_EQ_INT(coop_context_post(post_ctx, on_post, (void *)(intptr_t)i), 0);
+	return arg;
+}
+
+static void *square(void *arg)
+{
+	intptr_t v = (intptr_t)arg;
+
+	T_EQ_INT(coop_offload_abandoned(), 0); /* on a pool thread */
+	return (void *)(v * v);
+}
+
+static void *post_waiter(void *arg)
+{
+	void *r = NULL;
+
+	T_EQ_INT(coop_notify_wait(ntf, NULL, COOP_FOREVER), 0);
+	T_EQ_INT(coop_offload(square, (void *)(intptr_t)12, &r, COOP_FOREVER, NULL), 0);
+	T_EQ_INT((intptr_t)r, 144);
+	return arg;
+}
+
+static void posts_and_offload(int mode)
+{
+	pthread_t th;
+	int i;
+
+	post_ctx = new_context();
+	nposts_seen = 0;
+	T_EQ_INT(coop_notify_create(post_ctx, &ntf), 0);
+	if (mode)
+		T_EQ_INT(coop_spawn(post_ctx, NULL, epoll_maker, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(post_ctx, NULL, post_waiter, NULL, NULL), 0);
+	T_EQ_INT(pthread_create(&th, NULL, poster, NULL), 0);
+	T_EQ_INT(coop_run(post_ctx), 0);
+	T_EQ_INT(pthread_join(th, NULL), 0);
+	T_EQ_INT(nposts_seen, NPOSTS);
+	for (i = 0; i < NPOSTS; i++)
+		T_EQ_INT(posts_seen[i], i);
+	T_EQ_INT(coop_offload_abandoned(), -EPERM);
+	T_EQ_INT(coop_notify_destroy(ntf), 0);
+	coop_context_destroy(post_ctx);
+}
+
+static struct coop_chan *ping, *pong;
+
+static void *pinger(void *arg)
+{
+	long v;
+
+	for (v = 0; v < 100; v++) {
+		T_EQ_INT(coop_chan_send(ping, &v, COOP_FOREVER), 0);
+		T_EQ_INT(coop_chan_recv(pong, &v, COOP_FOREVER), 0);
+	}
+	return arg;
+}
+
+static void *ponger(void *arg)
+{
+	long v;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		T_EQ_INT(coop_chan_recv(ping, &v, COOP_FOREVER), 0);
+		T_EQ_INT(coop_chan_send(pong, &v, COOP_FOREVER), 0);
+	}
+	return arg;
+}
+
+static void *napper(void *arg)
+{
+	int64_t d = coop_deadline_in(5 * COOP_MSEC);
+
+	T_EQ_INT(coop_sleep_until(d), 0);
+	T_ASSERT(coop_now() >= d);
+	return arg;
+}
+
+/* A poll(2) loop as the host: the fd says when a round has work. */
+static void run_once_loop(int unused)
+{
+	struct coop_context *ctx = new_context();
+	struct pollfd pfd;
+	int left, rounds = 0, fd;
+
+	(void)unused;
+	T_EQ_INT(coop_chan_create(ctx, &ping, sizeof(long), 0), 0);
+	T_EQ_INT(coop_chan_create(ctx, &pong, sizeof(long), 0), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, pinger, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, ponger, NULL, NULL), 0);
+	T_EQ_INT(coop_spawn(ctx, NULL, napper, NULL, NULL), 0);
+	fd = coop_context_fd(ctx);
+	T_ASSERT(fd >= 0);
+	T_EQ_INT(coop_context_fd(ctx), fd);
+	do {
+		pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+		T_EQ_INT(poll(&pfd, 1, 10000), 1); /* never a lost wake-up */
+		left = coop_run_once(ctx, 0);
+		T_ASSERT(left >= 0);
+		rounds++;
+	} while (left > 0);
+	T_ASSERT(rounds > 100); /* a round runs each task once */
+	T_EQ_INT(coop_run_once(ctx, COOP_FOREVER), 0);
+	T_EQ_INT(coop_chan_destroy(ping), 0);
+	T_EQ_INT(coop_chan_destroy(pong), 0);
+	coop_context_destroy(ctx);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -550,6 +767,9 @@ int main(void)
 		T_CASE(time_and_cancel),
 		T_LOOP(fds_on_pipes, 0, 2),
 		T_CASE(chan_and_locks),
+		T_LOOP(notify_from_signals, 0, 2),
+		T_LOOP(posts_and_offload, 0, 2),
+		T_CASE(run_once_loop),
 	};
 
 	return t_run(cases, sizeof(cases) / sizeof(cases[0]));
