@@ -157,14 +157,22 @@ COOP_EXPORT int coop_run(struct coop_context *ctx)
 			}
 			continue; /* the last switch back restored main_errno */
 		}
-		/* Queued callbacks run before coop_run returns (§5.1). */
+		if (!ctx->live) {
+			/* What was queued runs before coop_run returns (§5.1);
+			 * what that queues, or other threads queue meanwhile,
+			 * waits for the next run or the destroy, unless it
+			 * made tasks: posts never keep it running alone. */
+			if (coop__remote_pending(ctx)) {
+				coop__round(ctx, COOP_NOWAIT);
+				if (ctx->rq)
+					continue;
+			}
+			rc = 0;
+			break;
+		}
 		if (coop__remote_pending(ctx)) {
 			coop__round(ctx, COOP_NOWAIT);
 			continue;
-		}
-		if (!ctx->live) {
-			rc = 0;
-			break;
 		}
 		/* Tasks are blocked and none is runnable: only an fd, a
 		 * deadline or another thread can wake them.  None: nothing

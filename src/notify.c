@@ -95,7 +95,8 @@ COOP_EXPORT int coop_notify_wait(struct coop_notify *notify, uint64_t *count, in
 		return -EPERM;
 	if ((rc = coop__cancel_point(self)) < 0)
 		return rc;
-	if ((c = atomic_exchange(&notify->count, 0))) {
+	/* First come, first served: behind a waiter the next round serves. */
+	if (TAILQ_EMPTY(&notify->waiters) && (c = atomic_exchange(&notify->count, 0))) {
 		if (count)
 			*count = c;
 		coop__spent(self);
