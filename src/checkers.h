@@ -71,6 +71,23 @@ extern void *__tsan_create_fiber(unsigned flags) __attribute__((weak));
 extern void __tsan_destroy_fiber(void *fiber) __attribute__((weak));
 extern void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
 extern void __tsan_set_fiber_name(void *fiber, const char *name) __attribute__((weak));
+/* ... and its annotations of a hand-off between threads: the library is
+ * not instrumented, so a TSan program sees none of its atomics; these
+ * tell it what they order (remote.h: a post, a send, a completion). */
+extern void __tsan_acquire(void *addr) __attribute__((weak));
+extern void __tsan_release(void *addr) __attribute__((weak));
+
+static inline void coop__tsan_release(void *addr)
+{
+	if (__tsan_release)
+		__tsan_release(addr);
+}
+
+static inline void coop__tsan_acquire(void *addr)
+{
+	if (__tsan_acquire)
+		__tsan_acquire(addr);
+}
 
 #include <stdbool.h>
 

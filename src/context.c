@@ -85,6 +85,8 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	while (coop__remote_pending(ctx))
 		coop__remote_run(ctx);
 	coop__offload_shutdown(ctx);
+	/* A producer whose item was taken may still be waking us. */
+	coop__remote_quiesce(ctx);
 	ctx->rq = NULL;
 	while ((t = LIST_FIRST(&ctx->tasks)))
 		coop__task_free(t);

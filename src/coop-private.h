@@ -149,6 +149,9 @@ struct coop__remote {
 	_Atomic(struct coop__post *) done;       /* offload completions: newest first */
 	_Atomic(struct coop_notify *) notifies;  /* notifiers whose count turned nonzero */
 	atomic_int sleep;                        /* COOP__AWAKE, or how the thread sleeps */
+	atomic_uint inflight;                    /* producers between their push and the end
+	                                          * of their wake: the context is not freed
+	                                          * under them (coop_context_destroy) */
 	int efd;                                 /* the eventfd, -1 until the poller has one:
 	                                          * read only by a thread that saw
 	                                          * sleep == COOP__SLEEP_EPOLL */

@@ -62,6 +62,9 @@ COOP_EXPORT int coop_notify_send(struct coop_notify *notify)
 
 	if (!notify)
 		return -EINVAL;
+	/* The sender's writes happen before the wait that takes the count
+	 * returns (what TSan cannot see in the library: checkers.h). */
+	coop__tsan_release(&notify->count);
 	c = atomic_load_explicit(&notify->count, memory_order_relaxed);
 	do
 		if (c == ULONG_MAX)
@@ -71,10 +74,13 @@ COOP_EXPORT int coop_notify_send(struct coop_notify *notify)
 		struct coop__remote *r = notify->remote;
 		struct coop_notify *old = atomic_load_explicit(&r->notifies, memory_order_relaxed);
 
+		coop__remote_enter(r);
+		coop__tsan_release(&r->notifies);
 		do
 			notify->next = old;
 		while (!atomic_compare_exchange_weak(&r->notifies, &old, notify));
 		coop__remote_wake(r);
+		coop__remote_exit(r);
 	}
 	return 0;
 }
@@ -97,6 +103,7 @@ COOP_EXPORT int coop_notify_wait(struct coop_notify *notify, uint64_t *count, in
 		return rc;
 	/* First come, first served: behind a waiter the next round serves. */
 	if (TAILQ_EMPTY(&notify->waiters) && (c = atomic_exchange(&notify->count, 0))) {
+		coop__tsan_acquire(&notify->count);
 		if (count)
 			*count = c;
 		coop__spent(self);

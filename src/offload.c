@@ -5,10 +5,12 @@
  * waiting on another thread (coop_run blocks rather than report a
  * deadlock).  Its completion comes back through the context's queue of
  * completions, in R6's order, and wakes it.  A deadline or cancellation
- * that ends the wait first withdraws a job still queued (no effect, R3);
- * a running one is abandoned only under COOP_OFFLOAD_ABANDON, and
+ * that ends the wait first withdraws a job still queued (fn never runs,
+ * R3); a running one is abandoned only under COOP_OFFLOAD_ABANDON, and
  * otherwise waited for to the end, uncancellably: fn's `arg` may point
- * into the task's stack.
+ * into the task's stack.  Under COOP_OFFLOAD_ABANDON, every -ETIMEDOUT or
+ * -ECANCELED hands `arg` to the orphan callback: on the worker once fn
+ * returns if it had started, else before coop_offload returns.
  */
 #include <stdlib.h>
 
@@ -33,6 +35,17 @@ static void job_free(struct coop__job *job)
 {
 	LIST_REMOVE(job, ctx_link);
 	free(job);
+}
+
+/* The deadline or a cancellation ended the call before fn ran.  Under
+ * COOP_OFFLOAD_ABANDON, `arg` belongs to the orphan callback after any
+ * -ETIMEDOUT or -ECANCELED, so that the caller never has to know whether
+ * fn had started: it gets arg now, with no result (NULL). */
+static int gave_up(const struct coop_offload_opts *o, void *arg, int rc)
+{
+	if ((o->flags & COOP_OFFLOAD_ABANDON) && o->orphan)
+		o->orphan(arg, NULL);
+	return rc;
 }
 
 /* Wait for `job`'s completion, whatever the deadlines or cancellations. */
@@ -68,7 +81,7 @@ COOP_EXPORT int coop_offload(void *(*fn)(void *), void *arg, void **result, int6
 	if (!self)
 		return -EPERM;
 	if ((rc = coop__cancel_point(self)) < 0)
-		return rc;
+		return gave_up(&o, arg, rc);
 	ctx = self->ctx;
 	{
 		int timeout_result;
@@ -77,7 +90,7 @@ COOP_EXPORT int coop_offload(void *(*fn)(void *), void *arg, void **result, int6
 		/* It cannot complete at once: a passed deadline queues nothing. */
 		if (coop__passed(d)) {
 			coop__spent(self);
-			return timeout_result;
+			return gave_up(&o, arg, timeout_result);
 		}
 	}
 	pool = o.pool ? o.pool : ctx->pool;
@@ -110,7 +123,7 @@ COOP_EXPORT int coop_offload(void *(*fn)(void *), void *arg, void **result, int6
 		if (coop__pool_withdraw(pool, job)) {
 			ctx->ext_waiting--;
 			job_free(job);
-			return rc;
+			return gave_up(&o, arg, rc);
 		}
 		/* Running: the worker's, if it has not finished (one CAS). */
 		if (job->abandon && atomic_compare_exchange_strong(&job->state, &expect,
@@ -141,8 +154,12 @@ void coop__offload_shutdown(struct coop_context *ctx)
 		next = LIST_NEXT(job, ctx_link);
 		if (job->delivered)
 			continue;
-		if (coop__pool_withdraw(job->pool, job))
+		if (coop__pool_withdraw(job->pool, job)) {
+			/* As if its task had given up (gave_up). */
+			if (job->abandon && job->orphan)
+				job->orphan(job->arg, NULL);
 			job_free(job);
+		}
 		else if (job->abandon &&
 		         atomic_compare_exchange_strong(&job->state, &expect, COOP__JOB_ABANDONED))
 			LIST_REMOVE(job, ctx_link);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,10 +39,19 @@ void coop__remote_push(struct coop__remote *r, _Atomic(struct coop__post *) *sta
 {
 	struct coop__post *old = atomic_load_explicit(stack, memory_order_relaxed);
 
+	coop__remote_enter(r);
+	coop__tsan_release(stack);
 	do
 		n->next = old;
 	while (!atomic_compare_exchange_weak(stack, &old, n));
 	coop__remote_wake(r);
+	coop__remote_exit(r);
+}
+
+void coop__remote_quiesce(struct coop_context *ctx)
+{
+	while (atomic_load(&ctx->remote.inflight))
+		sched_yield(); /* a system call or two away from done */
 }
 
 bool coop__remote_sleep(struct coop_context *ctx, int how)
@@ -66,6 +76,7 @@ static struct coop__post *take(_Atomic(struct coop__post *) *stack)
 {
 	struct coop__post *n = atomic_exchange(stack, NULL), *fifo = NULL, *next;
 
+	coop__tsan_acquire(stack);
 	for (; n; n = next) {
 		next = n->next;
 		n->next = fifo;
@@ -79,6 +90,7 @@ void coop__remote_notifies(struct coop_context *ctx)
 	struct coop_notify *n = atomic_exchange(&ctx->remote.notifies, NULL), *fifo = NULL, *next;
 	struct coop__waiter *w;
 
+	coop__tsan_acquire(&ctx->remote.notifies);
 	for (; n; n = next) {
 		next = n->next;
 		n->next = fifo;
@@ -94,6 +106,7 @@ void coop__remote_notifies(struct coop_context *ctx)
 		 * one before it added to the count taken here.  With no waiter
 		 * the count stays for the next coop_notify_wait. */
 		if ((w = TAILQ_FIRST(&n->waiters)) && (count = atomic_exchange(&n->count, 0))) {
+			coop__tsan_acquire(&n->count);
 			*(uint64_t *)w->data = count;
 			coop__wake(w->task, 0);
 		}

@@ -36,8 +36,23 @@ _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
 /* Push node `n` on a stack of `r` and wake the context if it sleeps. */
 void coop__remote_push(struct coop__remote *r, _Atomic(struct coop__post *) *stack,
                        struct coop__post *n);
-/* Wake the context of `r` if it sleeps (any thread, signal handlers). */
+/* A producer's visit to `r`, from before its push to after its wake: once
+ * it pushed, the context may take the item and be destroyed before the
+ * wake is done, so coop_context_destroy waits for visits to end
+ * (coop__remote_quiesce).  Async-signal-safe. */
+static inline void coop__remote_enter(struct coop__remote *r)
+{
+	atomic_fetch_add(&r->inflight, 1);
+}
+static inline void coop__remote_exit(struct coop__remote *r)
+{
+	atomic_fetch_sub(&r->inflight, 1);
+}
+/* Wake the context of `r` if it sleeps (any thread, signal handlers),
+ * within a visit. */
 void coop__remote_wake(struct coop__remote *r);
+/* coop_context_destroy: wait for the visits under way to end. */
+void coop__remote_quiesce(struct coop_context *ctx);
 
 /* Something was queued for the context (a cheap look, no ordering). */
 static inline bool coop__remote_pending(struct coop_context *ctx)

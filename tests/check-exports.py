@@ -59,15 +59,30 @@ def declared(header):
     return set(re.findall(r'\b(coop_\w+)\s*\(', text)) - inline
 
 
-# Calls that take a deadline without waiting for it.
-NOT_BLOCKING = {'coop_set_deadline'}
+# Calls that take a deadline without waiting for it in a task:
+# coop_set_deadline sets one; coop_run_once's bounds the calling thread's
+# wait for events (the host's, outside any task: R1-R3 do not apply).
+NOT_BLOCKING = {'coop_set_deadline', 'coop_run_once'}
+
+
+def prototypes(text):
+    """(name, parameters) of each coop_ function declared in text: the
+    parameters up to the matching parenthesis, so that function-pointer
+    parameters (coop_offload's fn) do not end them early."""
+    for m in re.finditer(r'\b(coop_\w+)\s*\(', text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {'(': 1, ')': -1}.get(text[i], 0)
+            i += 1
+        if re.match(r'\s*;', text[i:]):
+            yield m.group(1), text[m.end():i - 1]
 
 
 def blocking(header):
     """coop_ functions of the header that wait: they take a deadline."""
     text = re.sub(r'/\*.*?\*/', '', open(header).read(), flags=re.S)
     names = {'coop_join'}
-    for name, params in re.findall(r'\b(coop_\w+)\s*\(([^)]*)\)\s*;', text):
+    for name, params in prototypes(text):
         if re.search(r'\bint64_t\s+deadline\b', params):
             names.add(name)
     return names - NOT_BLOCKING
