@@ -91,8 +91,14 @@ COOP_EXPORT int coop_run_once(struct coop_context *ctx, int64_t deadline)
 			until = deadline;
 		progress = coop__round(ctx, until);
 	}
-	if (ctx->rq)
+	if (ctx->rq) {
 		step(ctx);
+		/* The last tasks ended: what they posted runs now, as
+		 * before coop_run returns (the host may drop its watch on
+		 * a 0).  Posts of posts wait for the next round, as ever. */
+		if (!ctx->live && coop__remote_pending(ctx))
+			coop__round(ctx, COOP_NOWAIT);
+	}
 	rc = ctx->live > INT_MAX ? -EOVERFLOW : (int)ctx->live;
 	coop__leave(ctx);
 	return rc;

@@ -126,11 +126,16 @@ COOP_EXPORT int coop_offload(void *(*fn)(void *), void *arg, void **result, int6
 			return gave_up(&o, arg, rc);
 		}
 		/* Running: the worker's, if it has not finished (one CAS). */
-		if (job->abandon && atomic_compare_exchange_strong(&job->state, &expect,
-		                                                   COOP__JOB_ABANDONED)) {
-			ctx->ext_waiting--;
+		if (job->abandon) {
+			/* Off the context's list first: once the CAS is
+			 * ours, the worker may free the job at any time. */
 			LIST_REMOVE(job, ctx_link);
-			return rc;
+			if (atomic_compare_exchange_strong(&job->state, &expect,
+			                                   COOP__JOB_ABANDONED)) {
+				ctx->ext_waiting--;
+				return rc;
+			}
+			LIST_INSERT_HEAD(&ctx->jobs, job, ctx_link);
 		}
 		/* Finished or to be waited for: the result is ours (R3; a
 		 * cancellation stays pending). */
@@ -141,6 +146,16 @@ COOP_EXPORT int coop_offload(void *(*fn)(void *), void *arg, void **result, int6
 		*result = job->result;
 	job_free(job);
 	return 0;
+}
+
+/* coop_context_destroy: the tasks waiting for `job` leave its queue (they
+ * are freed without being resumed, and the job goes first). */
+static void unlink_waiters(struct coop__job *job)
+{
+	struct coop__waiter *w;
+
+	while ((w = TAILQ_FIRST(&job->waiters)))
+		coop__wait_unlink(w->task);
 }
 
 void coop__offload_shutdown(struct coop_context *ctx)
@@ -158,11 +173,19 @@ void coop__offload_shutdown(struct coop_context *ctx)
 			/* As if its task had given up (gave_up). */
 			if (job->abandon && job->orphan)
 				job->orphan(job->arg, NULL);
+			/* Its task, freed later, must not be in the job's queue. */
+			unlink_waiters(job);
 			job_free(job);
-		}
-		else if (job->abandon &&
-		         atomic_compare_exchange_strong(&job->state, &expect, COOP__JOB_ABANDONED))
+		} else if (job->abandon) {
+			/* Off the list and the task out of the job's queue
+			 * before the CAS: once it is ours, the worker may
+			 * free the job at any time. */
 			LIST_REMOVE(job, ctx_link);
+			if (atomic_compare_exchange_strong(&job->state, &expect, COOP__JOB_ABANDONED))
+				unlink_waiters(job);
+			else
+				LIST_INSERT_HEAD(&ctx->jobs, job, ctx_link);
+		}
 	}
 	/* The others run on: their fn may use their task's stack. */
 	for (;;) {

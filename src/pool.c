@@ -34,7 +34,8 @@
 struct worker {
 	pthread_t thread;
 	struct coop_pool *pool;
-	LIST_ENTRY(worker) link;
+	LIST_ENTRY(worker) link;  /* its pool's zombies, once it exited */
+	LIST_ENTRY(worker) alive; /* its pool's workers until it exits */
 };
 LIST_HEAD(workerlist, worker);
 
@@ -52,6 +53,7 @@ struct coop_pool {
 	int64_t idle_timeout;
 	bool stopping;                /* coop_pool_destroy: workers exit */
 	struct workerlist zombies;    /* exited workers, to be joined */
+	struct workerlist alive;      /* workers not exited (a child of fork() frees them) */
 	LIST_ENTRY(coop_pool) all;    /* every pool, for the fork handler */
 };
 
@@ -79,6 +81,7 @@ static int pool_init(struct coop_pool *p)
 	pthread_cond_init(&p->gone, NULL);
 	TAILQ_INIT(&p->queue);
 	LIST_INIT(&p->zombies);
+	LIST_INIT(&p->alive);
 	p->queued = p->jobs = 0;
 	p->nthreads = p->nidle = 0;
 	p->stopping = false;
@@ -89,10 +92,21 @@ static int pool_init(struct coop_pool *p)
 static void atfork_child(void)
 {
 	struct coop_pool *p;
+	struct worker *w;
 
 	pthread_mutex_init(&pools_lock, NULL);
-	LIST_FOREACH(p, &pools, all)
+	/* Their threads are the parent's: only the records are here. */
+	LIST_FOREACH(p, &pools, all) {
+		while ((w = LIST_FIRST(&p->alive))) {
+			LIST_REMOVE(w, alive);
+			free(w);
+		}
+		while ((w = LIST_FIRST(&p->zombies))) {
+			LIST_REMOVE(w, link);
+			free(w);
+		}
 		pool_init(p);
+	}
 }
 
 /* pthread_atfork(3) is a static stub in glibc's libc_nonshared.a, which
@@ -255,6 +269,7 @@ static void *worker_main(void *arg)
 	}
 out:
 	p->nthreads--;
+	LIST_REMOVE(self, alive);
 	LIST_INSERT_HEAD(&p->zombies, self, link);
 	if (!p->nthreads)
 		pthread_cond_broadcast(&p->gone);
@@ -291,6 +306,7 @@ static int start_worker(struct coop_pool *p)
 		return -rc;
 	}
 	p->nthreads++;
+	LIST_INSERT_HEAD(&p->alive, w, alive);
 	return 0;
 }
 
