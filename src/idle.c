@@ -61,7 +61,10 @@ bool coop__round(struct coop_context *ctx, int64_t until)
 	ran = coop__remote_run(ctx);
 	if (polled)
 		coop__poll_deliver(ctx, n);
-	else if (coop__poll_waiting(ctx))
+	else if (coop__poll_waiting(ctx) || (ctx->embedded && coop__poll_had_fds(ctx)))
+		/* Embedded, even with no waiter: an event for a waiter that
+		 * left (an armed one-shot, an edge) would keep the host's
+		 * fd readable until taken (§6.2: one idle round at most). */
 		coop__poll_check(ctx);
 	if (ctx->ntimers)
 		coop__expire(ctx, coop_now());

@@ -100,6 +100,11 @@ unsigned long coop__poll_ctl_count(const struct coop_context *ctx)
 	return ctx->poll ? ctx->poll->nctl : 0;
 }
 
+bool coop__poll_had_fds(const struct coop_context *ctx)
+{
+	return ctx->poll && ctx->poll->npages;
+}
+
 unsigned long coop__poll_sleep_count(const struct coop_context *ctx)
 {
 	return ctx->poll ? ctx->poll->nsleep : 0;
@@ -508,12 +513,14 @@ void coop__poll_settle(struct coop_context *ctx, bool runnable)
 			ctx->efd_hot = true;
 		}
 	} else {
-		/* The host will poll the fd: producers write the eventfd
-		 * from now on, and what they queued before is seen here. */
-		if (coop__remote_sleep(ctx, COOP__SLEEP_EPOLL)) {
-			efd_drain(p);
-			ctx->efd_hot = false;
-		} else if (!ctx->efd_hot) {
+		/* The host will poll the fd: emptied first, then producers
+		 * told to write it from now on.  One that queues in between
+		 * finds the context awake and does not write, but the look
+		 * coop__remote_sleep takes after its store sees its item
+		 * (the other order would drain a producer's write away). */
+		efd_drain(p);
+		ctx->efd_hot = false;
+		if (!coop__remote_sleep(ctx, COOP__SLEEP_EPOLL)) {
 			uint64_t one = 1;
 
 			(void)!write(p->efd, &one, sizeof(one));

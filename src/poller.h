@@ -30,6 +30,9 @@ static inline bool coop__poll_ready(const struct coop_context *ctx)
 	return ctx->poll != NULL;
 }
 
+/* A task has waited on an fd in this context (the set may hold fds). */
+bool coop__poll_had_fds(const struct coop_context *ctx);
+
 /* Deliver the events that are ready now without blocking (R7's periodic
  * check while tasks run). */
 void coop__poll_check(struct coop_context *ctx);
