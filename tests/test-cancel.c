@@ -19,8 +19,9 @@
  * one, and groups of another context.
  *
  * Cross-cutting: T-X-1 the R1-R3 table (one row per blocking call, the fd
- * calls of part 2 and the channel, select, mutex, condition variable and
- * semaphore calls of part 3 included, one Check loop test per column), the
+ * calls of part 2, the channel, select, mutex, condition variable and
+ * semaphore calls of part 3 and the notifier wait and coop_offload of
+ * part 4 included, one Check loop test per column), the
  * error precedence of A7.1, T-X-7 errno (the caller's left alone by every
  * call; each task's across every kind of wait and every cause that ends
  * it) and T-X-6 (the same waits from tasks on COOP_STACK_SIZE_MIN caller
@@ -36,6 +37,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <coop/coop.h>
@@ -292,13 +295,44 @@ static int fd_closed_number(void)
  * mutex.  Cancelled while waiting, it returns owning the mutex again,
  * waiting for it in the locker's queue (uncancellably) in the first
  * variant.  Every return owns the mutex: the caller unlocks it at the end.
+ *
+ * The rows of the calls that wait for another thread (thread_row(), §5).
+ * Their completion does not wake the caller at once: another thread (or a
+ * task, for a notifier) queues it, and the context's next round delivers
+ * it (within event_interval switches while tasks run), so the completer
+ * and a watcher look out for the caller woken, as for the fds (x1_watch).
+ * coop_notify_wait, on a notifier the caller makes, is ready when a send
+ * before the call left a count, which it takes at once; its completion is
+ * a send by the completer.  Its count is read back without effect, taken
+ * and sent again (x1_notify_count): a failed wait left it alone, and a
+ * send after it is the next wait's (no waiter was left behind to take it).
+ *
+ * coop_offload runs on a pool of one thread the caller makes (not the
+ * default pool: its idle threads outlive the test, which valgrind would
+ * report), its fn blocked until the test lets a byte through a pipe (the
+ * gate, x1_gate_open; fn runs on the pool's thread: no assertion there,
+ * what it saw goes back in x1_jobs).  It is never ready: like the cond
+ * row, the first column expects -ETIMEDOUT at once, and a passed deadline
+ * queues nothing (fn never runs).  Not ready: a "blocker" task's job holds
+ * the pool's one thread, so that the caller's job waits queued behind it:
+ * a cancel while waiting withdraws it (-ECANCELED, fn never runs), as a
+ * deadline would; a pending cancellation or a passed deadline queue
+ * nothing.  Its completion: the gate lets the blocker's fn and then the
+ * caller's return, whose result the next round delivers.  The last column
+ * has two more variants for a job already running, which no deadline or
+ * cancel ends (no COOP_OFFLOAD_ABANDON: fn may use the caller's stack):
+ * cancelled while fn runs (variant 1), and its deadline passed while fn
+ * runs, then cancelled (variant 2): the caller waits on, without a
+ * deadline, returns 0 with fn's result, the cancellation pending.  The
+ * test destroys the pool at the end: 0 only once every job is over, so no
+ * job of a failed call was left queued.
  */
 
 #define X1_RESULT ((void *)(intptr_t)0x7e57)
 
 enum { ROW_SLEEP, ROW_JOIN, ROW_JOIN_UNTIL, ROW_GROUP_WAIT, ROW_SEND, ROW_RECV, ROW_SELECT,
-       ROW_MUTEX, ROW_COND, ROW_SEM, ROW_FD_WAIT, ROW_READ, ROW_WRITE, ROW_ACCEPT, ROW_CONNECT,
-       NROWS };
+       ROW_MUTEX, ROW_COND, ROW_SEM, ROW_NOTIFY, ROW_OFFLOAD, ROW_FD_WAIT, ROW_READ, ROW_WRITE,
+       ROW_ACCEPT, ROW_CONNECT, NROWS };
 
 static int fd_row(int row)
 {
@@ -310,20 +344,26 @@ static int sync_row(int row)
 	return row >= ROW_SEND && row <= ROW_SEM;
 }
 
+static int thread_row(int row)
+{
+	return row == ROW_NOTIFY || row == ROW_OFFLOAD;
+}
+
 /* A row whose success takes something from its object (an element, a
- * place in a channel, the mutex, a unit). */
+ * place in a channel, the mutex, a unit, the count, the job's result). */
 static int x1_consumes(int row)
 {
 	return row == ROW_JOIN || row == ROW_JOIN_UNTIL || row == ROW_READ || row == ROW_WRITE ||
 	       row == ROW_ACCEPT || row == ROW_CONNECT || row == ROW_SEND || row == ROW_RECV ||
-	       row == ROW_SELECT || row == ROW_MUTEX || row == ROW_SEM;
+	       row == ROW_SELECT || row == ROW_MUTEX || row == ROW_SEM || row == ROW_NOTIFY ||
+	       row == ROW_OFFLOAD;
 }
 
 /* A row whose object can be ready before the call: all but the condition
- * variable's (see above). */
+ * variable's and coop_offload's (see above). */
 static int x1_has_ready(int row)
 {
-	return row != ROW_COND;
+	return row != ROW_COND && row != ROW_OFFLOAD;
 }
 
 /* The elements of the channel rows: what fills a channel not ready to
@@ -377,8 +417,31 @@ static struct {
 	struct coop_task *locker; /* cond row: waits to lock the caller's mutex */
 	int locker_rc, locker_got, locker_unlock_rc;
 	int locker_saw_queued;    /* the caller seen in the mutex's queue: 1, 2 when cancelled */
+	/* the rows waiting for another thread (NULL, -1: none) */
+	struct coop_notify *notify;
+	struct coop_pool *pool;   /* offload: the caller's, of one thread */
+	int gate[2];              /* offload: the pipe a blocked fn reads a byte from */
+	int gate_opened;          /* offload: the bytes written to it */
+	struct coop_task *blocker; /* offload, not ready: its job holds the pool's thread */
+	int blocker_rc;
+	void *blocker_res;
+	int missed;               /* offload, variant 2: the deadline came before the job ran */
 	long raw;                 /* a result that was neither the success nor an errno */
 } x;
+
+/* The offload row's jobs: the caller's, the blocker's.  Written by the
+ * pool's thread: atomics.  fn takes the gate's read end from here, not
+ * from x (which the context's thread writes meanwhile). */
+enum { X1_JOB_CALLER, X1_JOB_BLOCKER };
+
+static struct x1_job {
+	atomic_int started, done;
+	int gate;
+} x1_jobs[2];
+
+/* The caller's deadline in variant 2 of the offload row's last column,
+ * from the call: the test tries a later one if it came too early. */
+static int64_t x1_offload_d_in;
 
 /* The fds of x, to initialize and to close. */
 static int *const x1_fds[] = {&x.fd, &x.peer, &x.lfd, &x.filler[0], &x.filler[1], &x.client,
@@ -1003,6 +1066,247 @@ static void complete_cond(void)
 	ck_assert_int_eq(x.returned, 0);
 }
 
+/* ---- the rows waiting for another thread ---- */
+
+/* The notifier's count (at most a few), read without effect: taken and
+ * sent again (nobody waits on it), shielded, as x1_chan_peek. */
+static uint64_t x1_notify_count(void)
+{
+	int old = coop_shield(1), rc;
+	uint64_t c = 0, i;
+
+	rc = coop_notify_wait(x.notify, &c, COOP_NOWAIT);
+	if (rc == 0) {
+		ck_assert_uint_gt(c, 0);
+		ck_assert_uint_lt(c, 16);
+		for (i = 0; i < c; i++)
+			ck_assert_int_eq(coop_notify_send(x.notify), 0);
+	} else {
+		ck_assert_int_eq(rc, -ETIMEDOUT);
+		c = 0;
+	}
+	ck_assert_int_eq(coop_shield(old), 1);
+	return c;
+}
+
+/* An offload job: on the pool's thread, until a byte comes through the
+ * gate. */
+static void *x1_job_fn(void *arg)
+{
+	struct x1_job *j = arg;
+	ssize_t n;
+	char c;
+
+	atomic_store(&j->started, 1);
+	while ((n = read(j->gate, &c, 1)) < 0 && errno == EINTR)
+		;
+	atomic_store(&j->done, 1);
+	return n == 1 ? X1_RESULT : NULL;
+}
+
+/* Let n blocked fns (or the next n to start) return. */
+static void x1_gate_open(int n)
+{
+	for (; n > 0; n--) {
+		ck_assert_int_eq(write(x.gate[1], "g", 1), 1);
+		x.gate_opened++;
+	}
+}
+
+/* Until job j's fn runs on the pool's thread; yielding, so that the
+ * context runs on meanwhile. */
+static void x1_until_started(struct x1_job *j)
+{
+	int64_t limit = coop_deadline_in(30 * COOP_SEC);
+
+	while (!atomic_load(&j->started)) {
+		ck_assert_msg(coop_now() < limit, "%s: fn never ran", x1_rows_name(x.row));
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+}
+
+static struct coop_offload_opts x1_offload_opts(void)
+{
+	return (struct coop_offload_opts){.size = sizeof(struct coop_offload_opts), .pool = x.pool};
+}
+
+/* The offload row's blocker: its job holds the pool's one thread until
+ * the gate opens. */
+static void *x1_blocker(void *arg)
+{
+	struct coop_offload_opts o = x1_offload_opts();
+
+	x.blocker_rc = coop_offload(x1_job_fn, &x1_jobs[X1_JOB_BLOCKER], &x.blocker_res,
+	                            COOP_FOREVER, &o);
+	return arg;
+}
+
+/* coop_notify_wait: ready, a send made before. */
+static void prep_notify(int ready)
+{
+	ck_assert_int_eq(coop_notify_create(NULL, &x.notify), 0);
+	if (ready)
+		ck_assert_int_eq(coop_notify_send(x.notify), 0);
+}
+
+/* coop_offload: a pool of one thread, and the gate; not ready, the
+ * blocker's fn runs on that thread. */
+static void prep_offload(int ready)
+{
+	struct coop_pool_opts po = {.size = sizeof(po), .max_threads = 1};
+	int i;
+
+	ck_assert_int_eq(coop_pool_create(&x.pool, &po), 0);
+	ck_assert_int_eq(pipe2(x.gate, O_CLOEXEC), 0);
+	for (i = 0; i < 2; i++) {
+		atomic_store(&x1_jobs[i].started, 0);
+		atomic_store(&x1_jobs[i].done, 0);
+		x1_jobs[i].gate = x.gate[0];
+	}
+	if (ready)
+		return;
+	x.blocker = spawn_named("blocker", x1_blocker, NULL);
+	x1_until_started(&x1_jobs[X1_JOB_BLOCKER]);
+}
+
+static int call_notify(int64_t d)
+{
+	uint64_t c = X1_UNSET;
+	int rc = coop_notify_wait(x.notify, &c, d);
+
+	/* The count, the one send's, and only on success. */
+	if (rc == 0 ? c != 1 : c != X1_UNSET) {
+		x.raw = (long)c;
+		return X1_ODD;
+	}
+	if (rc == 0)
+		x.consumed = 1;
+	return rc;
+}
+
+static int call_offload(int64_t d)
+{
+	struct coop_offload_opts o = x1_offload_opts();
+	void *res = &x;
+	int rc;
+
+	if (x.column == COL_COMPLETION_FIRST && x.variant == 2)
+		d = coop_deadline_in(x1_offload_d_in);
+	rc = coop_offload(x1_job_fn, &x1_jobs[X1_JOB_CALLER], &res, d, &o);
+	/* fn's result, and only on success. */
+	if (rc == 0 ? res != X1_RESULT : res != &x) {
+		x.raw = res == NULL ? -1 : 1;
+		return X1_ODD;
+	}
+	if (rc == 0) {
+		x.res = res;
+		x.consumed = 1;
+	}
+	return rc;
+}
+
+/* The send; the next round hands the count over. */
+static void complete_notify(void)
+{
+	x1_until_waiting(COOP_WAIT_NOTIFY);
+	ck_assert_int_eq(coop_spawn(ctx, NULL, x1_watcher, NULL, NULL), 0);
+	ck_assert_int_eq(coop_notify_send(x.notify), 0);
+	x1_watch();
+}
+
+/* Until the caller, its wait for the job ended by a cancel or its
+ * deadline while fn runs, waits again for fn, without a deadline: it has
+ * not returned meanwhile. */
+static void x1_until_waiting_for_fn(void)
+{
+	int64_t limit = coop_deadline_in(30 * COOP_SEC);
+	const struct coop_task_info *in;
+
+	for (;;) {
+		ck_assert_msg(!x.returned, "%s: returned while fn ran (%d)", x1_rows_name(x.row),
+		              x.rc);
+		in = test_task_info(ctx, "caller");
+		ck_assert_ptr_nonnull(in);
+		if (in->state == COOP_TASK_BLOCKED && in->wait == COOP_WAIT_OFFLOAD &&
+		    in->wait_deadline == COOP_FOREVER)
+			break;
+		ck_assert_msg(coop_now() < limit, "%s: the caller never waited again",
+		              x1_rows_name(x.row));
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+	ck_assert_ptr_null(in->wait_object);
+	ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].done), 0);
+}
+
+/* Variant 2: the caller's deadline passes while its fn runs.  Once the
+ * caller waits, its job queued, this task lets the blocker's fn go and
+ * does not switch until the caller's fn runs: no round can expire the
+ * deadline while the job is still queued.  If the deadline came before
+ * (a machine stalled that long), the job was withdrawn: x.missed, and
+ * the test tries a later one. */
+static void complete_offload_deadline(void)
+{
+	struct timespec pause = {0, 100 * 1000};
+	int64_t limit = coop_deadline_in(30 * COOP_SEC), d;
+	const struct coop_task_info *in;
+
+	for (;;) {
+		if (x.returned) {
+			x.missed = 1;
+			return;
+		}
+		in = test_task_info(ctx, "caller");
+		if (in && in->state == COOP_TASK_BLOCKED && in->wait == COOP_WAIT_OFFLOAD)
+			break;
+		ck_assert_msg(coop_now() < limit, "%s: the caller never waited", x1_rows_name(x.row));
+		ck_assert_int_eq(coop_yield(), 0);
+	}
+	d = in->wait_deadline;
+	ck_assert_int_ne(d, COOP_FOREVER);
+	ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].started), 0);
+	x1_gate_open(1);
+	while (!atomic_load(&x1_jobs[X1_JOB_CALLER].started)) {
+		ck_assert_msg(coop_now() < limit, "%s: fn never ran", x1_rows_name(x.row));
+		nanosleep(&pause, NULL);
+	}
+	/* Past the caller's deadline (its timer expires with this one's). */
+	ck_assert_int_eq(coop_sleep_until(d), 0);
+	x1_until_waiting_for_fn();
+	ck_assert_uint_eq(info_of("caller").flags & COOP_TASK_INFO_CANCELLED, 0);
+	ck_assert_int_eq(coop_cancel(x.caller), 0);
+	x.cancel_sent = 1;
+	x1_until_waiting_for_fn();
+	ck_assert_uint_ne(info_of("caller").flags & COOP_TASK_INFO_CANCELLED, 0);
+	x1_gate_open(1);
+}
+
+/* The caller waits, its job queued behind the blocker's.  Variant 0: both
+ * fns return, and the watcher or this task cancels the caller once the
+ * round woke it.  Variant 1: the blocker's fn returns, the caller's runs;
+ * cancelled now, the caller waits on for it; then it returns. */
+static void complete_offload(void)
+{
+	if (x.variant == 2) {
+		complete_offload_deadline();
+		return;
+	}
+	x1_until_waiting(COOP_WAIT_OFFLOAD);
+	ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].started), 0);
+	if (x.variant == 0) {
+		ck_assert_int_eq(coop_spawn(ctx, NULL, x1_watcher, NULL, NULL), 0);
+		x1_gate_open(2);
+		x1_watch();
+		return;
+	}
+	x1_gate_open(1);
+	x1_until_started(&x1_jobs[X1_JOB_CALLER]);
+	ck_assert_int_eq(coop_cancel(x.caller), 0);
+	x.cancel_sent = 1;
+	x1_until_waiting_for_fn();
+	ck_assert_uint_ne(info_of("caller").flags & COOP_TASK_INFO_CANCELLED, 0);
+	x1_gate_open(1);
+}
+
 static const struct x1_row {
 	const char *name;
 	void (*prep)(int ready);
@@ -1023,6 +1327,10 @@ static const struct x1_row {
 	[ROW_MUTEX] = {"coop_mutex_lock", prep_mutex, call_mutex, complete_mutex, COOP_WAIT_MUTEX},
 	[ROW_COND] = {"coop_cond_wait", prep_cond, call_cond, complete_cond, COOP_WAIT_COND},
 	[ROW_SEM] = {"coop_sem_acquire", prep_sem, call_sem, complete_sem, COOP_WAIT_SEM},
+	[ROW_NOTIFY] = {"coop_notify_wait", prep_notify, call_notify, complete_notify,
+	                COOP_WAIT_NOTIFY},
+	[ROW_OFFLOAD] = {"coop_offload", prep_offload, call_offload, complete_offload,
+	                 COOP_WAIT_OFFLOAD},
 	[ROW_FD_WAIT] = {"coop_fd_wait", prep_fd_readable, call_fd_wait, complete_fd, COOP_WAIT_FD},
 	[ROW_READ] = {"coop_read", prep_fd_readable, call_read, complete_fd, COOP_WAIT_FD},
 	[ROW_WRITE] = {"coop_write", prep_fd_writable, call_write, complete_fd, COOP_WAIT_FD},
@@ -1052,7 +1360,9 @@ static const void *x1_wait_object(void)
 		return x.cond;
 	case ROW_SEM:
 		return x.sem;
-	default: /* a select waits on several */
+	case ROW_NOTIFY:
+		return x.notify;
+	default: /* a select waits on several; an offload on none */
 		return NULL;
 	}
 }
@@ -1232,6 +1542,51 @@ static void x1_sync_finish(void)
 		ck_assert_int_eq(coop_mutex_unlock(x.mutex), -EPERM);
 }
 
+/* A thread row's object is as the test left it: the notifier's count
+ * (1 after a send before the call); the caller's job never ran, nor is it
+ * queued (checked at the end: the pool is destroyed), and the blocker's
+ * fn still runs, its task waiting (the pool busy: -EBUSY). */
+static void x1_thread_untouched(void)
+{
+	struct coop_task_info in;
+
+	if (x.row == ROW_NOTIFY) {
+		ck_assert_uint_eq(x1_notify_count(), (uint64_t)x.ready);
+		return;
+	}
+	ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].started), 0);
+	if (!x.blocker)
+		return;
+	ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_BLOCKER].started), 1);
+	ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_BLOCKER].done), 0);
+	in = info_of("blocker");
+	ck_assert_int_eq(in.state, COOP_TASK_BLOCKED);
+	ck_assert_int_eq(in.wait, COOP_WAIT_OFFLOAD);
+	ck_assert_int_eq(coop_pool_destroy(x.pool), -EBUSY);
+}
+
+/* The end of a thread row's scenario, in the caller: a successful wait
+ * took the count, a failed one left it, and a send now is the next wait's
+ * (no waiter was left on the notifier); a successful offload's fn ran to
+ * its end.  The gate lets every fn still blocked go (the blocker's). */
+static void x1_thread_finish(void)
+{
+	uint64_t c;
+
+	if (x.row == ROW_NOTIFY) {
+		c = x1_notify_count();
+		ck_assert_uint_eq(c, x.consumed ? 0 : (uint64_t)x.ready);
+		ck_assert_int_eq(coop_notify_send(x.notify), 0);
+		ck_assert_uint_eq(x1_notify_count(), c + 1);
+		return;
+	}
+	if (x.consumed) {
+		ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].started), 1);
+		ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].done), 1);
+	}
+	x1_gate_open((x.blocker != NULL) + x.consumed - x.gate_opened);
+}
+
 /* The object is as the test left it: the held task runs on, uncancelled,
  * not joined; the group still has its member; the fd as x1_fd_untouched
  * says, a synchronization object as x1_sync_untouched does (the mutex's
@@ -1251,6 +1606,10 @@ static void x1_untouched(void)
 		x1_sync_untouched();
 		if (x.row != ROW_MUTEX)
 			return;
+	}
+	if (thread_row(x.row)) {
+		x1_thread_untouched();
+		return;
 	}
 	if (x.ready)
 		return;
@@ -1346,6 +1705,8 @@ static void *x1_caller(void *arg)
 		x1_fd_finish();
 	if (sync_row(x.row))
 		x1_sync_finish();
+	if (thread_row(x.row))
+		x1_thread_finish();
 	x.returned = 1;
 	x.release = 1;
 	ticker_stop = 1;
@@ -1384,7 +1745,7 @@ static void *x1_completer(void *arg)
 	if (x.row == ROW_SLEEP)
 		x.wake = coop_deadline_in((RUNNING_ON_VALGRIND ? 300 : 50) * COOP_MSEC);
 	x1_rows[x.row].complete();
-	if (!x.cancel_sent) {
+	if (!x.cancel_sent && !x.missed) {
 		ck_assert_int_eq(x.returned, 0);
 		ck_assert_int_eq(state_of("caller"), COOP_TASK_READY);
 		ck_assert_int_eq(coop_cancel(x.caller), 0);
@@ -1404,6 +1765,7 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
 	memset(&x, 0, sizeof(x));
 	for (i = 0; i < sizeof(x1_fds) / sizeof(x1_fds[0]); i++)
 		*x1_fds[i] = -1;
+	x.gate[0] = x.gate[1] = -1;
 	x.pending = pending;
 	x.variant = variant;
 	x.row = row;
@@ -1457,11 +1819,28 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
 		ck_assert_int_eq(coop_mutex_destroy(x.mutex), 0);
 	if (x.sem)
 		ck_assert_int_eq(coop_sem_destroy(x.sem), 0);
+	if (x.notify)
+		ck_assert_int_eq(coop_notify_destroy(x.notify), 0);
+	if (x.blocker) {
+		ck_assert_int_eq(coop_join(x.blocker, NULL), 0);
+		ck_assert_int_eq(x.blocker_rc, 0);
+		ck_assert_ptr_eq(x.blocker_res, X1_RESULT);
+	}
+	if (x.pool) {
+		/* Every job over: none of a failed call was left queued; the
+		 * caller's fn ran exactly when its call succeeded. */
+		ck_assert_int_eq(coop_pool_destroy(x.pool), 0);
+		ck_assert_int_eq(atomic_load(&x1_jobs[X1_JOB_CALLER].started), x.consumed);
+		ck_assert_int_eq(x.gate_opened, (x.blocker != NULL) + x.consumed);
+		ck_assert_int_eq(close(x.gate[0]), 0);
+		ck_assert_int_eq(close(x.gate[1]), 0);
+	}
 }
 
 /* Expired deadline on a ready object: succeeds, without switching.  (A
  * condition variable is never ready: just signalled with no waiter, it
- * returns -ETIMEDOUT at once, its mutex kept, A7.5.) */
+ * returns -ETIMEDOUT at once, its mutex kept, A7.5; nor is an offload,
+ * which queues nothing then.) */
 START_TEST(t_x_1_expired_deadline_ready_succeeds)
 {
 	const int64_t *ds = x1_expired();
@@ -1474,7 +1853,7 @@ START_TEST(t_x_1_expired_deadline_ready_succeeds)
 		x1_scenario(_i, COL_EXPIRED_READY, 1, d[i], NULL, 0, 0);
 		ck_assert_msg(x.rc == want, "%s: deadline %" PRId64 ": %d (%ld)", x1_rows[_i].name,
 		              d[i], x.rc, x.raw);
-		if (x1_consumes(_i))
+		if (x1_has_ready(_i) && x1_consumes(_i))
 			ck_assert_int_eq(x.consumed, 1);
 		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
 			ck_assert_ptr_eq(x.res, X1_RESULT);
@@ -1557,20 +1936,32 @@ END_TEST
 
 /* The completion was processed before the cancel (the caller woken, not
  * yet run; a cond wait: signalled, and then queued for its mutex or woken
- * owning it): the call succeeds, the cancellation stays for the next call.
- * This is T-CAN-6 too. */
+ * owning it; an offload: its fn running, which neither a cancel nor its
+ * deadline ends): the call succeeds, the cancellation stays for the next
+ * call.  This is T-CAN-6 too. */
 START_TEST(t_x_1_t_can_6_completion_before_cancel)
 {
-	int variant;
+	int variant, nvariants = _i == ROW_COND ? 2 : _i == ROW_OFFLOAD ? 3 : 1, tries;
 
-	for (variant = 0; variant <= (_i == ROW_COND); variant++) {
-		x1_scenario(_i, COL_COMPLETION_FIRST, 0, COOP_FOREVER, x1_completer, 0, variant);
+	for (variant = 0; variant < nvariants; variant++) {
+		x1_offload_d_in = (RUNNING_ON_VALGRIND ? 300 : 50) * COOP_MSEC;
+		for (tries = 0;; tries++) {
+			x1_scenario(_i, COL_COMPLETION_FIRST, 0, COOP_FOREVER, x1_completer, 0,
+			            variant);
+			if (!x.missed)
+				break;
+			/* The deadline came before the job ran: withdrawn. */
+			ck_assert_int_eq(x.rc, -ETIMEDOUT);
+			ck_assert_msg(tries < 3, "%s: the deadline always came first",
+			              x1_rows[_i].name);
+			x1_offload_d_in *= 4;
+		}
 		ck_assert_int_eq(x.cancel_sent, 1);
 		ck_assert_msg(x.rc == 0, "%s: %d (%ld)", x1_rows[_i].name, x.rc, x.raw);
 		ck_assert_int_eq(x.after_rc, -ECANCELED);
 		if (x1_consumes(_i))
 			ck_assert_int_eq(x.consumed, 1);
-		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL)
+		if (_i == ROW_JOIN || _i == ROW_JOIN_UNTIL || _i == ROW_OFFLOAD)
 			ck_assert_ptr_eq(x.res, X1_RESULT);
 		if (_i == ROW_GROUP_WAIT)
 			ck_assert_int_eq(x.probe, 0); /* the group was not cancelled */

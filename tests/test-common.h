@@ -11,6 +11,7 @@
 #define COOP_TEST_COMMON_H
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,19 @@
 #define TEST_ASAN 0
 #endif
 #define TEST_ASAN_SLACK ((size_t)(TEST_ASAN ? 8192 : 0))
+
+/* ThreadSanitizer: slower, and it lets no child of a multi-threaded
+ * process start threads (die_after_fork). */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
 
 /* Under valgrind (or ASan, or COOP_TEST_SLOW=1 in the environment) code
  * runs many times slower: fewer tasks and wider late margins there. */
@@ -192,6 +206,22 @@ static inline int test_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Entries of a directory of /proc (the process's fds, with the one this
+ * reads through; its threads): what a test compares before and after. */
+static inline int test_count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 #endif /* COOP_TEST_COMMON_H */

@@ -58,17 +58,6 @@ static int64_t far(void)
 	return coop_deadline_in(FAR_NS);
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
-
 /* poll(fd) for reading with a timeout in ms (0: a look): 1 if readable. */
 static int readable(int fd, int timeout_ms)
 {
@@ -99,20 +88,6 @@ static void sleep_ns(int64_t ns)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
 }
 
 static void make_pipe(int p[2])
@@ -257,13 +232,13 @@ START_TEST(test_fd_properties)
 	int before, fd, i, flags;
 	ssize_t n;
 
-	before = open_fds();
+	before = test_count_dir("/proc/self/fd");
 	ck_assert_int_eq(coop_context_create(&c, NULL), 0);
 	/* A context driven by coop_run_once alone, that never waits on an
 	 * fd nor asks for its fd, holds no fd (R10). */
 	test_spawn_detached(c, "t", t_return, NULL);
 	ck_assert_int_eq(coop_run_once(c, 0), 0);
-	ck_assert_int_eq(open_fds(), before);
+	ck_assert_int_eq(test_count_dir("/proc/self/fd"), before);
 
 	fd = coop_context_fd(c);
 	ck_assert_int_ge(fd, 0);
@@ -288,7 +263,7 @@ START_TEST(test_fd_properties)
 	coop_context_destroy(c);
 	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
 	ck_assert_int_eq(errno, EBADF);
-	ck_assert_int_eq(open_fds(), before);
+	ck_assert_int_eq(test_count_dir("/proc/self/fd"), before);
 }
 END_TEST
 

@@ -285,23 +285,9 @@ static void fd_close(int fd)
 }
 
 /* Entries of a /proc directory (its own fd included, every time). */
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int count_fds(void)
 {
-	return count_dir("/proc/self/fd");
+	return test_count_dir("/proc/self/fd");
 }
 
 /* The process's epoll fds, up to max, into out; how many. */
@@ -1718,18 +1704,18 @@ START_TEST(t_fd_17_no_fd_unless_waiting)
 
 	mk_pipe(f17_p);
 	f17_base = count_fds();
-	th0 = count_dir("/proc/self/task");
+	th0 = test_count_dir("/proc/self/task");
 	ctx_make(_i);
 	ck_assert_int_eq(count_fds(), f17_base);
 	spawn_anon(f17_quiet, NULL);
 	ck_assert_int_eq(count_fds(), f17_base);
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(count_fds(), f17_base);
-	ck_assert_int_eq(count_dir("/proc/self/task"), th0);
+	ck_assert_int_eq(test_count_dir("/proc/self/task"), th0);
 	coop_context_destroy(ctx);
 	ctx = NULL;
 	ck_assert_int_eq(count_fds(), f17_base);
-	ck_assert_int_eq(count_dir("/proc/self/task"), th0);
+	ck_assert_int_eq(test_count_dir("/proc/self/task"), th0);
 }
 END_TEST
 
@@ -1752,7 +1738,7 @@ START_TEST(t_fd_17_waiting_context_holds_one_epoll_fd)
 	mk_pipe(f17_p);
 	nbefore = epoll_fds(before, 64);
 	f17_base = count_fds();
-	th0 = count_dir("/proc/self/task");
+	th0 = test_count_dir("/proc/self/task");
 	ctx_make(_i);
 	ck_assert_int_eq(count_fds(), f17_base);
 	spawn_detached("waiter", f17_waiter, NULL);
@@ -1767,7 +1753,7 @@ START_TEST(t_fd_17_waiting_context_holds_one_epoll_fd)
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(count_fds(), f17_base + 2);
 	ck_assert_int_eq(new_epoll_fd(before, nbefore), ep);
-	ck_assert_int_eq(count_dir("/proc/self/task"), th0);
+	ck_assert_int_eq(test_count_dir("/proc/self/task"), th0);
 	coop_context_destroy(ctx);
 	ctx = NULL;
 	ck_assert_int_eq(count_fds(), f17_base);

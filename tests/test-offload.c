@@ -53,19 +53,6 @@
 #include "test-common.h"
 #include "test-driver.h"
 
-/* ThreadSanitizer does not let a child of a multi-threaded process start
- * threads (die_after_fork): the fork test is skipped there. */
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
-
 /* How long a test waits for another thread before it calls it a failure:
  * never a timing assertion, only what keeps a broken library from
  * hanging the suite. */

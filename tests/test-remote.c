@@ -71,17 +71,6 @@
 #include "test-common.h"
 #include "test-ticker.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifndef TEST_TSAN
-#define TEST_TSAN 0
-#endif
-
 static struct coop_context *ctx, *ctx2;
 /* The thread the test (and so every context it runs) runs on. */
 static pthread_t main_thread;
@@ -171,21 +160,6 @@ static void wait_asleep(pid_t tid)
 		seen = thread_state(tid) == 'S' ? seen + 1 : 0;
 		nap(COOP_MSEC);
 	}
-}
-
-/* The process's open fds. */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* A callback that counts its runs and checks where it runs: outside any
@@ -446,7 +420,7 @@ START_TEST(t_post_2_wakes_blocked_context)
 	int kind = _i % 3, rc;
 
 	ck_assert_int_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
-	fds0 = count_fds();
+	fds0 = test_count_dir("/proc/self/fd");
 	p2_victim = test_spawn_named(ctx, "victim", kinds[kind], &p[0]);
 	if (kind == 2)
 		test_spawn_detached(ctx, "writer", p2_writer, &p[1]);
@@ -460,7 +434,7 @@ START_TEST(t_post_2_wakes_blocked_context)
 		ck_assert_int_eq(coop_run(ctx), 0);
 	}
 	thread_join(th);
-	fds1 = count_fds();
+	fds1 = test_count_dir("/proc/self/fd");
 	ck_assert_int_eq(atomic_load(&p1_post_errors), 0);
 	ck_assert_int_eq(cb_runs, 1);
 	expect_callbacks_outside();
