@@ -302,10 +302,12 @@ static int fd_closed_number(void)
  * it (within event_interval switches while tasks run), so the completer
  * and a watcher look out for the caller woken, as for the fds (x1_watch).
  * coop_notify_wait, on a notifier the caller makes, is ready when a send
- * before the call left a count, which it takes at once; its completion is
- * a send by the completer.  Its count is read back without effect, taken
- * and sent again (x1_notify_count): a failed wait left it alone, and a
- * send after it is the next wait's (no waiter was left behind to take it).
+ * before the call left a count (a round of the context with no waiter
+ * leaves it for the next wait, x1_round), which it takes at once; its
+ * completion is a send by the completer.  Its count is read back without
+ * effect, taken and sent again (x1_notify_count): a failed wait left it
+ * alone, and a send after it is the next wait's (the round after the send
+ * finds no waiter left behind to hand it to).
  *
  * coop_offload runs on a pool of one thread the caller makes (not the
  * default pool: its idle threads outlive the test, which valgrind would
@@ -557,6 +559,9 @@ static const char *x1_rows_name(int row);
 /* An fd row's result as the table compares it: 0 for exactly the call's
  * success `ok`, its negative errno, or X1_ODD for anything else (x.raw). */
 #define X1_ODD 77777
+
+/* x.rc until the call returns. */
+#define X1_RC_UNSET 12345
 
 static int x1_fd_result(long raw, long ok)
 {
@@ -1141,12 +1146,25 @@ static void *x1_blocker(void *arg)
 	return arg;
 }
 
-/* coop_notify_wait: ready, a send made before. */
+/* Until the context has made a round: the one that ends a short sleep
+ * first runs what was queued (R6).  Shielded from a pending cancel. */
+static void x1_round(void)
+{
+	int old = coop_shield(1);
+
+	ck_assert_int_eq(coop_sleep_until(coop_deadline_in(COOP_MSEC)), 0);
+	ck_assert_int_eq(coop_shield(old), 1);
+}
+
+/* coop_notify_wait: ready, a send made before, which a round with no
+ * waiter left for the next wait. */
 static void prep_notify(int ready)
 {
 	ck_assert_int_eq(coop_notify_create(NULL, &x.notify), 0);
-	if (ready)
-		ck_assert_int_eq(coop_notify_send(x.notify), 0);
+	if (!ready)
+		return;
+	ck_assert_int_eq(coop_notify_send(x.notify), 0);
+	x1_round();
 }
 
 /* coop_offload: a pool of one thread, and the gate; not ready, the
@@ -1195,7 +1213,7 @@ static int call_offload(int64_t d)
 	rc = coop_offload(x1_job_fn, &x1_jobs[X1_JOB_CALLER], &res, d, &o);
 	/* fn's result, and only on success. */
 	if (rc == 0 ? res != X1_RESULT : res != &x) {
-		x.raw = res == NULL ? -1 : 1;
+		x.raw = (long)(intptr_t)res;
 		return X1_ODD;
 	}
 	if (rc == 0) {
@@ -1567,8 +1585,9 @@ static void x1_thread_untouched(void)
 
 /* The end of a thread row's scenario, in the caller: a successful wait
  * took the count, a failed one left it, and a send now is the next wait's
- * (no waiter was left on the notifier); a successful offload's fn ran to
- * its end.  The gate lets every fn still blocked go (the blocker's). */
+ * (the round after it found no waiter left on the notifier); a successful
+ * offload's fn ran to its end.  The gate lets every fn still blocked go
+ * (the blocker's). */
 static void x1_thread_finish(void)
 {
 	uint64_t c;
@@ -1577,6 +1596,7 @@ static void x1_thread_finish(void)
 		c = x1_notify_count();
 		ck_assert_uint_eq(c, x.consumed ? 0 : (uint64_t)x.ready);
 		ck_assert_int_eq(coop_notify_send(x.notify), 0);
+		x1_round();
 		ck_assert_uint_eq(x1_notify_count(), c + 1);
 		return;
 	}
@@ -1718,6 +1738,7 @@ static void *x1_canceller(void *arg)
 {
 	struct coop_task_info in;
 	long before;
+	int i;
 
 	(void)arg;
 	yield_until_state("caller", COOP_TASK_BLOCKED);
@@ -1733,6 +1754,15 @@ static void *x1_canceller(void *arg)
 	ck_assert_int_eq(x.returned, 0);
 	in = info_of("caller");
 	ck_assert_uint_ne(in.flags & COOP_TASK_INFO_CANCELLED, 0);
+	/* An offload's queued job is withdrawn: the caller returns without
+	 * waiting for the blocker's fn, which only its end lets go (fail
+	 * here rather than wait for the test's timeout). */
+	if (x.row == ROW_OFFLOAD) {
+		for (i = 0; x.rc == X1_RC_UNSET && i < 100000; i++)
+			ck_assert_int_eq(coop_yield(), 0);
+		ck_assert_msg(x.rc != X1_RC_UNSET, "%s: the caller, cancelled, still waits",
+		              x1_rows_name(x.row));
+	}
 	return NULL;
 }
 
@@ -1772,7 +1802,7 @@ static void x1_scenario(int row, int column, int ready, int64_t d, void *(*helpe
 	x.column = column;
 	x.ready = ready;
 	x.d = d;
-	x.rc = 12345;
+	x.rc = X1_RC_UNSET;
 	x.probe = -1;
 	if (helper == x1_completer) /* first: the sleep row's completer sleeps first */
 		ck_assert_int_eq(coop_spawn(ctx, NULL, helper, NULL, NULL), 0);
