@@ -213,7 +213,9 @@ static void take_zombies(struct coop_pool *p, struct workerlist *out)
 	}
 }
 
-static void run_job(struct coop__job *job)
+/* Run `job` (taken off the queue, lock released); returns with the
+ * pool's lock held again. */
+static void run_job(struct coop_pool *p, struct coop__job *job)
 {
 	struct coop__remote *remote = job->remote;
 	int expect = COOP__JOB_RUNNING;
@@ -223,16 +225,23 @@ static void run_job(struct coop__job *job)
 	result = job->fn(job->arg);
 	current_job = NULL;
 	job->result = result;
+	pthread_mutex_lock(&p->lock);
 	if (atomic_compare_exchange_strong(&job->state, &expect, COOP__JOB_DONE)) {
-		/* The context's now: it may be freed as soon as it is pushed. */
+		/* The context's now: it may be freed as soon as it is
+		 * pushed.  Delivered under the lock: the task it wakes may
+		 * offload again at once, and its submit must then find this
+		 * worker back at the queue, not start another thread (the
+		 * pool keeps its size in steady state). */
 		coop__remote_push(remote, &remote->done, &job->done);
 		return;
 	}
 	/* Abandoned while it ran: the result is the orphan callback's. */
+	pthread_mutex_unlock(&p->lock);
 	if (job->orphan)
 		job->orphan(job->arg, result);
-	coop__pool_release(job->pool);
 	free(job);
+	pthread_mutex_lock(&p->lock);
+	p->jobs--;
 }
 
 static void *worker_main(void *arg)
@@ -264,8 +273,7 @@ static void *worker_main(void *arg)
 		p->queued--;
 		atomic_store(&job->state, COOP__JOB_RUNNING);
 		pthread_mutex_unlock(&p->lock);
-		run_job(job);
-		pthread_mutex_lock(&p->lock);
+		run_job(p, job);
 	}
 out:
 	p->nthreads--;

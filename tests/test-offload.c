@@ -1797,6 +1797,41 @@ static void *nap_fn(void *arg)
 	return arg;
 }
 
+
+/* B-12's "no thread created in steady state": one task offloading one job
+ * after another keeps a pool at one worker (its completion is delivered
+ * while the worker is already on its way back to the queue: the next
+ * submit finds it there instead of starting another). */
+static struct coop_pool *steady_pool;
+static int steady_threads_max;
+
+static void *steady_task(void *arg)
+{
+	struct coop_offload_opts o = off_opts(steady_pool, 0, NULL);
+	void *r = NULL;
+	int i, n = test_slow_run() ? 200 : 3000;
+
+	(void)arg;
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(coop_offload(echo_fn, (void *)(intptr_t)i, &r, COOP_FOREVER, &o), 0);
+		ck_assert_ptr_eq(r, (void *)(intptr_t)i);
+		if (i % 100 == 0 && count_pool_threads() > steady_threads_max)
+			steady_threads_max = count_pool_threads();
+	}
+	return NULL;
+}
+
+START_TEST(steady_state_starts_no_thread)
+{
+	steady_pool = pool_new(8, 0);
+	test_spawn_detached(ctx, "steady", steady_task, NULL);
+	ck_assert_int_eq(coop_run(ctx), 0);
+	ck_assert_int_eq(steady_threads_max, 1);
+	ck_assert_int_eq(coop_pool_destroy(steady_pool), 0);
+	ck_assert_int_eq(count_pool_threads(), 0);
+}
+END_TEST
+
 /* The only task waits on the default pool: coop_run must wait for it
  * (an external source), not report -EDEADLK. */
 static void *lone_task(void *arg)
@@ -1957,6 +1992,7 @@ static Suite *offload_suite(void)
 	tcase_add_test(tc, context_opts_pool);
 	tcase_add_test(tc, introspect_wait_offload);
 	tcase_add_test(tc, offload_keeps_run_blocked);
+	tcase_add_test(tc, steady_state_starts_no_thread);
 	tcase_add_test(tc, default_pool);
 	tcase_add_test(tc, fork_child_offloads);
 	return s;
