@@ -599,14 +599,15 @@ static void *eff_waiter(void *arg)
 static int eff_release;
 
 /* Runs until released, or until cancelled (the group member is, when its
- * cancelled waiter cancels the group). */
+ * cancelled waiter cancels the group: maybe while it sleeps, maybe, on a
+ * slow run, just after its sleep ended and it was released). */
 static void *eff_held(void *arg)
 {
 	(void)arg;
 	while (!eff_release)
 		if (coop_sleep_until(coop_deadline_in(COOP_MSEC)) == -ECANCELED)
 			return COOP_CANCELED;
-	return NULL;
+	return coop_cancelled() ? COOP_CANCELED : NULL;
 }
 
 static void *eff_observer(void *arg)
