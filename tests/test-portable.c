@@ -609,10 +609,19 @@ static void *notify_waiter(void *arg)
 
 static void notify_from_signals(int mode)
 {
-	struct coop_context *ctx = new_context();
+	struct coop_context *ctx;
 	struct sigaction sa = {.sa_handler = on_usr1};
 	pthread_t th;
 
+#if defined(__i386__)
+	/* qemu-i386 7.2 crashes or hangs a program that takes a signal on a
+	 * stack of its own making, coop or not (tests/test-common.h). */
+	if (getenv("COOP_TEST_QEMU")) {
+		fprintf(stderr, "notify_from_signals: skipped under qemu-i386\n");
+		return;
+	}
+#endif
+	ctx = new_context();
 	main_thread = pthread_self();
 	sigemptyset(&sa.sa_mask);
 	T_EQ_INT(sigaction(SIGUSR1, &sa, NULL), 0);
