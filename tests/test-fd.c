@@ -1560,13 +1560,16 @@ START_TEST(t_fd_14_run_blocks_while_waiting)
 	ctx_make(_i);
 	/* Once short, so that everything has run before (an emulator
 	 * translates code the first time), then 200 ms.  Under 1 % of the
-	 * wall time; under valgrind the CPU time is valgrind's own, so only
-	 * that assertion is skipped there.  A loop that spins uses the CPU
-	 * every time: one pass of three must stay under 1 %. */
+	 * wall time (5 % under ASan, whose runtime alone took 1.1 to 1.4 %
+	 * on a loaded CI machine); under valgrind the CPU time is valgrind's
+	 * own, so only that assertion is skipped there.  A loop that spins
+	 * uses the CPU every time: one pass of three must stay under it. */
+	int percent = TEST_ASAN ? 5 : 1;
+
 	(void)f14_pass(10 * COOP_MSEC, &wall[0]);
 	for (i = 0; i < 3; i++) {
 		cpu[i] = f14_pass(200 * COOP_MSEC, &wall[i]);
-		if (RUNNING_ON_VALGRIND || cpu[i] * 100 < wall[i])
+		if (RUNNING_ON_VALGRIND || cpu[i] * 100 < wall[i] * percent)
 			return;
 	}
 	ck_abort_msg("%s mode: coop_run used %" PRId64 ", %" PRId64 " and %" PRId64
