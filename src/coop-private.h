@@ -148,13 +148,16 @@ struct coop__remote {
 	_Atomic(struct coop__post *) posts;      /* coop_context_post: newest first */
 	_Atomic(struct coop__post *) done;       /* offload completions: newest first */
 	_Atomic(struct coop_notify *) notifies;  /* notifiers whose count turned nonzero */
-	atomic_int sleep;                        /* COOP__AWAKE, or how the thread sleeps */
+	atomic_uint sleep;                       /* COOP__AWAKE, or how the thread sleeps, its
+	                                          * generation and a producer's wake (remote.h) */
+	unsigned slept;                          /* the context's last store of a sleep
+	                                          * (its thread only): the futex's value */
 	atomic_uint inflight;                    /* producers between their push and the end
 	                                          * of their wake: the context is not freed
 	                                          * under them (coop_context_destroy) */
 	int efd;                                 /* the eventfd, -1 until the poller has one:
 	                                          * read only by a thread that saw
-	                                          * sleep == COOP__SLEEP_EPOLL */
+	                                          * COOP__SLEEP_EPOLL in sleep */
 } __attribute__((aligned(64)));
 TAILQ_HEAD(coop__poolq, coop__pool);
 

@@ -36,7 +36,7 @@ void coop__futex_sleep(struct coop_context *ctx, int64_t deadline)
 
 	/* Returns at once if remote.sleep changed (a producer woke us);
 	 * EINTR and spurious returns are the caller's loop's business. */
-	syscall(SYS_futex, &ctx->remote.sleep, FUTEX_WAIT_BITSET_PRIVATE, COOP__SLEEP_FUTEX,
+	syscall(SYS_futex, &ctx->remote.sleep, FUTEX_WAIT_BITSET_PRIVATE, ctx->remote.slept,
 	        deadline == COOP_FOREVER ? NULL : &ts, NULL, FUTEX_BITSET_MATCH_ANY);
 	errno = saved;
 }

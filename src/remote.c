@@ -15,21 +15,32 @@
 
 void coop__remote_wake(struct coop__remote *r)
 {
-	int saved, how;
+	unsigned v = atomic_load(&r->sleep), how;
+	int saved;
 
-	if (atomic_load(&r->sleep) == COOP__AWAKE)
-		return;
-	how = atomic_exchange(&r->sleep, COOP__AWAKE);
-	if (how == COOP__AWAKE)
-		return; /* another producer took it */
+	for (;;) {
+		how = v & COOP__STATE;
+		if (how == COOP__AWAKE || (how & COOP__WOKEN))
+			return;
+		if (how & COOP__WAKING)
+			break; /* its producer's call may be still to come: make ours */
+		if (atomic_compare_exchange_weak(&r->sleep, &v, v | COOP__WAKING))
+			break; /* taken: v is the sleep it was */
+	}
 	saved = errno;
-	if (how == COOP__SLEEP_EPOLL) {
+	if ((how & ~COOP__WAKING) == COOP__SLEEP_EPOLL) {
 		uint64_t one = 1;
 
 		/* Only EAGAIN (a counter at its maximum: readable anyway). */
 		(void)!write(r->efd, &one, sizeof(one));
 	} else {
 		syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+	if (!(how & COOP__WAKING)) {
+		unsigned taken = v | COOP__WAKING;
+
+		/* Fails if the context stored another state meanwhile. */
+		atomic_compare_exchange_strong(&r->sleep, &taken, (v & ~COOP__STATE) | COOP__WOKEN);
 	}
 	errno = saved;
 }
@@ -56,7 +67,9 @@ void coop__remote_quiesce(struct coop_context *ctx)
 
 bool coop__remote_sleep(struct coop_context *ctx, int how)
 {
-	atomic_store(&ctx->remote.sleep, how);
+	/* A new generation (remote.h), and its value for the futex. */
+	ctx->remote.slept = (ctx->remote.slept & ~COOP__STATE) + 16 + (unsigned)how;
+	atomic_store(&ctx->remote.sleep, ctx->remote.slept);
 	/* Sequentially consistent loads: see remote.h. */
 	if (atomic_load(&ctx->remote.posts) || atomic_load(&ctx->remote.notifies) ||
 	    atomic_load(&ctx->remote.done)) {

@@ -16,18 +16,28 @@
  * the context sees the push and does not block, or the producer sees the
  * sleeper and wakes it, by the eventfd in its epoll set, or by a futex on
  * remote.sleep itself when the context has no epoll fd (no fd needed).
- * One producer takes the sleeper (an exchange) and makes the system
- * call; a running context costs a producer no system call at all.
+ * One producer takes the sleeper (a CAS to COOP__WAKING) and makes the
+ * system call, then marks it made (COOP__WOKEN); a running context costs a
+ * producer no system call at all.  A producer that finds a wake under way
+ * (WAKING) makes the call too, rather than rely on one not made yet: so
+ * when any producer's call returns, the context runs, or its thread was
+ * woken (its eventfd written: a host polling coop_context_fd sees it
+ * readable).  Each sleep the context stores has a new generation in the
+ * upper bits, so that a producer stalled between its system call and its
+ * WOKEN mark cannot mark a later sleep woken (ABA).
  */
 #ifndef COOP_REMOTE_H
 #define COOP_REMOTE_H
 
 #include "coop-private.h"
 
-/* remote.sleep */
+/* remote.sleep: a generation << 4 | one of these */
 #define COOP__AWAKE 0       /* running, or not waiting for other threads */
 #define COOP__SLEEP_FUTEX 1 /* in FUTEX_WAIT on remote.sleep */
 #define COOP__SLEEP_EPOLL 2 /* in epoll_wait (or, embedded, its host's poll) */
+#define COOP__WAKING 4      /* | how: a producer took the sleeper, its call under way */
+#define COOP__WOKEN 8       /* that call made (the eventfd written, the futex woken) */
+#define COOP__STATE 15u
 
 _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
                        ATOMIC_INT_LOCK_FREE == 2,

@@ -209,7 +209,7 @@ coop__wait(struct coop_task *self, struct coop__waiter *w, unsigned n, int kind,
  * other threads queued, deliver fd events, expire deadlines.  True when
  * it ran something queued or left a task runnable. */
 bool coop__round(struct coop_context *ctx, int64_t until);
-/* Block on the context's futex (remote.sleep, set to COOP__SLEEP_FUTEX)
+/* Block on the context's futex (remote.sleep, as coop__remote_sleep stored it)
  * until a producer wakes it or `deadline`; may return early. */
 void coop__futex_sleep(struct coop_context *ctx, int64_t deadline);
 

@@ -335,7 +335,7 @@ END_TEST
 
 START_TEST(destroy_unrun_tasks)
 {
-	struct coop_task_opts opts = {sizeof(opts), 0, NULL, "unrun"};
+	struct coop_task_opts opts = {.size = sizeof(opts), .name = "unrun"};
 	struct coop_context *ctx = NULL;
 	struct coop_task *joinable = NULL, *detached = NULL, *onbuf = NULL;
 	int flags[5] = {0, 0, 0, 0, 0};

@@ -9,7 +9,8 @@
  * deadline, never before; T-EMB-3 a task that yields forever gets one turn
  * per round and keeps the fd readable; T-EMB-4 an fd a task starts waiting
  * on in a round is in the fd's set at once; T-EMB-5 posts, notifier sends
- * and offload completions from other threads make the fd readable;
+ * and offload completions from other threads make the fd readable (a
+ * post by the time it returns, other threads posting too);
  * T-EMB-7 -EBUSY from a task, a callback, or while the thread runs
  * another context; T-EMB-8 the count returned, one turn per task and
  * round, and the FIFO order of the next round.  (T-EMB-6 is the GLib
@@ -579,6 +580,70 @@ START_TEST(test_emb5_offload)
 	ck_assert_int_eq(coop_run_once(ctx, 0), 0);
 	ck_assert(!readable(fd, 0));
 	ck_assert_int_eq(coop_pool_destroy(emb5_pool), 0);
+}
+END_TEST
+
+/* When coop_context_post returns, the fd is readable unless a round has
+ * begun since, even with other threads posting at the same moment: a
+ * call that finds another's wake-up under way (its eventfd write still to
+ * come) makes its own (remote.h).  Each poster looks right after its
+ * call, counting only the calls made with the host between two rounds
+ * all along.  (A notifier send adds to a count already queued without a
+ * wake-up of its own: coalesced, by design.) */
+static int ret_fd;
+static atomic_ulong ret_begun, ret_ended, ret_checked, ret_missed;
+static atomic_bool ret_stop;
+
+static void *ret_poster(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&ret_stop)) {
+		unsigned long e0 = atomic_load(&ret_ended), b0 = atomic_load(&ret_begun);
+		bool r;
+
+		ck_assert_int_eq(coop_context_post(ctx, cb_count, NULL), 0);
+		r = readable(ret_fd, 0);
+		/* e0 == b0: no round under way when b0 was read; and none
+		 * begun until after the look. */
+		if (e0 == b0 && atomic_load(&ret_begun) == b0) {
+			atomic_fetch_add(&ret_checked, 1);
+			if (!r)
+				atomic_fetch_add(&ret_missed, 1);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_emb5_readable_on_return)
+{
+	int64_t until = coop_deadline_in(test_slow_run() ? 300 * COOP_MSEC : 200 * COOP_MSEC);
+	pthread_t th[3];
+	int i;
+
+	ret_fd = coop_context_fd(ctx);
+	ck_assert_int_ge(ret_fd, 0);
+	atomic_store(&ret_begun, 0);
+	atomic_store(&ret_ended, 0);
+	atomic_store(&ret_checked, 0);
+	atomic_store(&ret_missed, 0);
+	atomic_store(&ret_stop, false);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, ret_poster, NULL), 0);
+	while (coop_now() < until) {
+		(void)readable(ret_fd, 1);
+		atomic_fetch_add(&ret_begun, 1);
+		ck_assert_int_eq(coop_run_once(ctx, 0), 0);
+		atomic_fetch_add(&ret_ended, 1);
+		sleep_ns(50 * COOP_USEC); /* the producers find it between rounds */
+	}
+	atomic_store(&ret_stop, true);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	printf("fd readable on return: %lu calls made between rounds, %lu found it not readable\n",
+	       atomic_load(&ret_checked), atomic_load(&ret_missed));
+	ck_assert_uint_gt(atomic_load(&ret_checked), 0);
+	ck_assert_uint_eq(atomic_load(&ret_missed), 0);
+	ck_assert_int_eq(coop_run_once(ctx, 0), 0); /* the last posts */
 }
 END_TEST
 
@@ -1894,12 +1959,12 @@ START_TEST(test_emb1_invariant)
 			wait_ms = 0;
 			if (r || (hs == hf && os == of))
 				break;
-			/* Another thread's action under way may hold the
-			 * wake-up of all that was queued meanwhile, this
-			 * thread's calls too: one producer takes the sleeper
-			 * and writes the eventfd a moment later (remote.h).
-			 * The helper's: let it end (it may be done already,
-			 * but for its count), then look again. */
+			/* Another thread's action under way: its item may be
+			 * queued, its wake-up still to come.  (Every other
+			 * call that returned has woken the context or found
+			 * it woken: remote.h.)  The helper's: let it end (it
+			 * may be done already, but for its count), then look
+			 * again. */
 			limit = far();
 			if (hs != hf) {
 				while (atomic_load(&h_finished) < hs && coop_now() < limit)
@@ -2028,6 +2093,7 @@ static Suite *embed_suite(void)
 	tcase_add_test(tc, test_emb5_posts);
 	tcase_add_test(tc, test_emb5_notify);
 	tcase_add_test(tc, test_emb5_offload);
+	tcase_add_test(tc, test_emb5_readable_on_return);
 	tcase_add_test(tc, test_emb7_busy);
 	tcase_add_test(tc, test_emb8_count);
 	tcase_add_test(tc, test_emb8_one_turn);

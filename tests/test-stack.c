@@ -60,7 +60,7 @@ static void teardown(void)
 static int spawn_on(struct coop_task **out, void *(*fn)(void *), void *arg, void *stack,
 		    size_t size)
 {
-	struct coop_task_opts opts = {sizeof(opts), size, stack, NULL};
+	struct coop_task_opts opts = {.size = sizeof(opts), .stack_size = size, .stack = stack};
 
 	return coop_spawn(ctx, out, fn, arg, &opts);
 }
@@ -68,7 +68,7 @@ static int spawn_on(struct coop_task **out, void *(*fn)(void *), void *arg, void
 /* Spawn fn(arg) on a mapped stack of `size` usable bytes. */
 static int spawn_sized(struct coop_task **out, void *(*fn)(void *), void *arg, size_t size)
 {
-	struct coop_task_opts opts = {sizeof(opts), size, NULL, NULL};
+	struct coop_task_opts opts = {.size = sizeof(opts), .stack_size = size};
 
 	return coop_spawn(ctx, out, fn, arg, &opts);
 }
@@ -372,7 +372,7 @@ END_TEST
 START_TEST(context_default_stack_size)
 {
 	struct coop_context_opts copts = {.size = sizeof(copts), .stack_size = 1024 * 1024};
-	struct coop_task_opts topts = {sizeof(topts), 0, NULL, "zero-size"};
+	struct coop_task_opts topts = {.size = sizeof(topts), .name = "zero-size"};
 	struct coop_context *big = NULL;
 	struct big_local b[2];
 	struct coop_task *t[2];

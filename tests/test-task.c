@@ -837,7 +837,7 @@ START_TEST(task_names)
 {
 	char *src = malloc(64);
 	char longname[COOP_TASK_NAME_MAX + 20];
-	struct coop_task_opts opts = {sizeof(opts), 0, NULL, NULL};
+	struct coop_task_opts opts = {.size = sizeof(opts)};
 	struct coop_task *named = NULL, *unnamed = NULL, *nullname = NULL, *lng = NULL;
 	const char *got;
 	int inside = 0;
@@ -885,7 +885,7 @@ END_TEST
 START_TEST(task_name_exact_max)
 {
 	char name[COOP_TASK_NAME_MAX + 1];
-	struct coop_task_opts opts = {sizeof(opts), 0, NULL, name};
+	struct coop_task_opts opts = {.size = sizeof(opts), .name = name};
 	struct coop_task *t = NULL;
 	int n = 0;
 
