@@ -87,6 +87,7 @@ COOP_EXPORT void coop_context_destroy(struct coop_context *ctx)
 	coop__offload_shutdown(ctx);
 	/* A producer whose item was taken may still be waking us. */
 	coop__remote_quiesce(ctx);
+	coop__remote_free_spare(ctx);
 	ctx->rq = NULL;
 	while ((t = LIST_FIRST(&ctx->tasks)))
 		coop__task_free(t);

@@ -148,6 +148,8 @@ struct coop__remote {
 	_Atomic(struct coop__post *) posts;      /* coop_context_post: newest first */
 	_Atomic(struct coop__post *) done;       /* offload completions: newest first */
 	_Atomic(struct coop_notify *) notifies;  /* notifiers whose count turned nonzero */
+	_Atomic(struct coop__post *) spare;      /* run posts' nodes handed back, one batch
+	                                          * at most, for posters (remote.c) */
 	atomic_uint sleep;                       /* COOP__AWAKE, or how the thread sleeps, its
 	                                          * generation and a producer's wake (remote.h) */
 	unsigned slept;                          /* the context's last store of a sleep

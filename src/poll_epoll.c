@@ -477,7 +477,7 @@ void coop__poll_deliver(struct coop_context *ctx, int n)
 
 int coop__poll_embed(struct coop_context *ctx)
 {
-	struct coop__poll *p;
+	struct coop__poll *p = NULL; /* set when poll_get succeeds (gcc -O3 cannot tell) */
 	int rc, saved = errno;
 
 	if ((rc = poll_get(ctx, &p)) < 0)

@@ -85,6 +85,8 @@ void coop__remote_awake(struct coop_context *ctx);
  * completions (R6).  What they queue in turn waits for the next round.
  * Returns how many it ran. */
 unsigned coop__remote_run(struct coop_context *ctx);
+/* coop_context_destroy: free the nodes handed back to posters. */
+void coop__remote_free_spare(struct coop_context *ctx);
 /* Only the notifiers (coop_notify_destroy: none may stay listed). */
 void coop__remote_notifies(struct coop_context *ctx);
 
