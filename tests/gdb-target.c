@@ -24,20 +24,29 @@
  *                          rendezvous channel nobody receives from yet
  *  12 "locker"    BLOCKED  in coop_mutex_lock() on gdb_target_mutex, which
  *                          the stopper owns
- *  13 "newborn"   READY    spawned by the stopper, not started yet
+ *  13 "listener"  BLOCKED  in coop_notify_wait() on gdb_target_notify, a
+ *                          notifier nobody has sent to yet, 5000 s ahead
+ *  14 "offloader" BLOCKED  in coop_offload(), 6000 s ahead, its job
+ *                          (job_main) running on the one thread of a
+ *                          pool of its own, in sem_wait() on job_sem
+ *  15 "newborn"   READY    spawned by the stopper, not started yet
  *
- * The stopper spawns 6 to 13, so that the 5 spawned by main() are all
- * there is before coop_run, and lets 6 to 12 block before it stops (the
- * newborn comes last: any yield after its spawn would start it).  After
- * the breakpoint everything runs to its end (the stopper cancels the
- * napper, which ends the other waits, writes the byte the reader
- * waits for, receives the sender's value and unlocks the mutex) and the program exits with 0, so the test can also just let
+ * The stopper spawns 6 to 15, so that the 5 spawned by main() are all
+ * there is before coop_run, and lets 6 to 14 block (and the offloader's
+ * job start) before it stops (the newborn comes last: any yield after
+ * its spawn would start it).  After the breakpoint everything runs to
+ * its end (the stopper cancels the napper, which ends the other waits,
+ * writes the byte the reader waits for, receives the sender's value,
+ * unlocks the mutex, sends to the notifier and posts the job's
+ * semaphore) and the program exits with 0, so the test can also just let
  * it finish.  With GDB_TARGET_ABORT set in its environment it aborts
  * there instead, for a core file.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -50,8 +59,12 @@ struct coop_group *gdb_target_group; /* the napper's group, the grouper waits on
 int gdb_target_pipe[2] = {-1, -1}; /* the reader's pipe: the test prints its fd */
 struct coop_chan *gdb_target_chan;   /* the sender's channel */
 struct coop_mutex *gdb_target_mutex; /* the locker's mutex, the stopper's own */
+struct coop_notify *gdb_target_notify; /* the listener's notifier */
 static struct coop_task *spinner, *napper;
-static volatile int blocking; /* tasks 6 to 12 about to block (a wait blocks at once) */
+static volatile int blocking; /* tasks 6 to 14 about to block (a wait blocks at once) */
+static struct coop_pool *pool; /* the offloader's, of one thread */
+static sem_t job_sem;          /* the job waits on it until the stopper posts it */
+static atomic_int job_started; /* the job runs, on the pool's thread */
 
 /* The breakpoint.  noinline and an asm barrier: it must stay a frame. */
 __attribute__((noinline)) void gdb_target_stop(void);
@@ -175,6 +188,45 @@ __attribute__((noinline)) static void *locker_main(void *arg)
 	return arg;
 }
 
+/* In coop_notify_wait until the stopper sends. */
+__attribute__((noinline)) static void *listener_main(void *arg)
+{
+	uint64_t count = 0;
+
+	blocking++;
+	check(coop_notify_wait(gdb_target_notify, &count, coop_deadline_in(5000 * COOP_SEC)),
+	      "coop_notify_wait");
+	if (count != 1)
+		check(-1, "coop_notify_wait (not the stopper's one send)");
+	return arg;
+}
+
+/* The offloader's job, on the pool's thread: blocked until the stopper
+ * posts job_sem. */
+static void *job_main(void *arg)
+{
+	atomic_store(&job_started, 1);
+	while (sem_wait(&job_sem) < 0)
+		if (errno != EINTR)
+			return NULL;
+	return arg;
+}
+
+/* In coop_offload until its job returns. */
+__attribute__((noinline)) static void *offloader_main(void *arg)
+{
+	struct coop_offload_opts o = {.size = sizeof(o), .pool = pool};
+	static int token;
+	void *result = NULL;
+
+	blocking++;
+	check(coop_offload(job_main, &token, &result, coop_deadline_in(6000 * COOP_SEC), &o),
+	      "coop_offload");
+	if (result != &token)
+		check(-1, "coop_offload (not the job's result)");
+	return arg;
+}
+
 static void *quitter_main(void *arg)
 {
 	return arg;
@@ -199,7 +251,9 @@ static void *stopper_main(void *arg)
 {
 	struct coop_context *ctx = *(struct coop_context **)arg;
 	struct coop_task_opts o = {.size = sizeof(o), .name = "newborn"};
-	struct coop_task *grouper, *stubborn, *dozer, *reader, *sender, *locker;
+	struct coop_task *grouper, *stubborn, *dozer, *reader, *sender, *locker, *listener,
+		*offloader;
+	struct coop_pool_opts po = {.size = sizeof(po), .max_threads = 1};
 	int v = 0;
 
 	if (pipe2(gdb_target_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
@@ -207,6 +261,10 @@ static void *stopper_main(void *arg)
 	check(coop_chan_create(NULL, &gdb_target_chan, sizeof(int), 0), "coop_chan_create");
 	check(coop_mutex_create(NULL, &gdb_target_mutex), "coop_mutex_create");
 	check(coop_mutex_lock(gdb_target_mutex, COOP_FOREVER), "coop_mutex_lock");
+	check(coop_notify_create(ctx, &gdb_target_notify), "coop_notify_create");
+	if (sem_init(&job_sem, 0, 0) < 0)
+		check(-errno, "sem_init");
+	check(coop_pool_create(&pool, &po), "coop_pool_create");
 	napper = spawn(ctx, napper_main, "napper", gdb_target_group);
 	grouper = spawn(ctx, grouper_main, "grouper", NULL);
 	stubborn = spawn(ctx, stubborn_main, "stubborn", NULL);
@@ -214,8 +272,10 @@ static void *stopper_main(void *arg)
 	reader = spawn(ctx, reader_main, "reader", NULL);
 	sender = spawn(ctx, sender_main, "sender", NULL);
 	locker = spawn(ctx, locker_main, "locker", NULL);
+	listener = spawn(ctx, listener_main, "listener", NULL);
+	offloader = spawn(ctx, offloader_main, "offloader", NULL);
 	check(coop_cancel(stubborn), "coop_cancel");
-	while (blocking < 7)
+	while (blocking < 9 || !atomic_load(&job_started))
 		check(coop_yield(), "coop_yield");
 	check(coop_cancel(dozer), "coop_cancel");
 	check(coop_spawn(ctx, NULL, newborn_main, NULL, &o), "coop_spawn");
@@ -234,6 +294,15 @@ static void *stopper_main(void *arg)
 	check(coop_mutex_unlock(gdb_target_mutex), "coop_mutex_unlock");
 	check(coop_join(sender, NULL), "coop_join");
 	check(coop_join(locker, NULL), "coop_join");
+	check(coop_notify_send(gdb_target_notify), "coop_notify_send");
+	check(coop_join(listener, NULL), "coop_join");
+	if (sem_post(&job_sem) < 0)
+		check(-errno, "sem_post");
+	check(coop_join(offloader, NULL), "coop_join");
+	check(coop_pool_destroy(pool), "coop_pool_destroy");
+	if (sem_destroy(&job_sem) < 0)
+		check(-errno, "sem_destroy");
+	check(coop_notify_destroy(gdb_target_notify), "coop_notify_destroy");
 	check(coop_chan_destroy(gdb_target_chan), "coop_chan_destroy");
 	check(coop_mutex_destroy(gdb_target_mutex), "coop_mutex_destroy");
 	/* The reader waited on the read end: closed through coop, which

@@ -87,22 +87,24 @@ section() { # file name
 	sed -n "/^@$2\$/,/^@/p" "$1"
 }
 
-# The deadlines of tasks 6 to 8 and 10 (in the listing `part`) are 1000,
-# 3000, 2000 and 4000 s from when each began to wait, a moment apart:
-# their differences from task 6's must be 2000, 1000 and 3000 s, to the
-# second.
+# The deadlines of tasks 6 to 8, 10, 13 and 14 (in the listing `part`)
+# are 1000, 3000, 2000, 4000, 5000 and 6000 s from when each began to
+# wait, a moment apart: their differences from task 6's must be 2000,
+# 1000, 3000, 4000 and 5000 s, to the second.
 check_deadlines() { # label part
 	local times
-	times=$(sed -En 's/^ +(6|7|8|10) +BLOCKED .*(in|until) ([0-9]+)\.[0-9]{3}s.*/\1 \3/p' "$2" |
+	times=$(sed -En 's/^ +(6|7|8|10|13|14) +BLOCKED .*(in|until) ([0-9]+)\.[0-9]{3}s.*/\1 \3/p' "$2" |
 		sort -n | awk '{ printf "%s ", $2 }')
 	if awk -v t="$times" 'BEGIN {
-		if (split(t, s, " ") != 4) exit 1
+		if (split(t, s, " ") != 6) exit 1
 		d7 = s[2] - s[1]; d8 = s[3] - s[1]; d10 = s[4] - s[1]
+		d13 = s[5] - s[1]; d14 = s[6] - s[1]
 		exit !(d7 >= 1999 && d7 <= 2001 && d8 >= 999 && d8 <= 1001 &&
-		       d10 >= 2999 && d10 <= 3001) }'; then
-		echo "ok: $1: the deadlines of tasks 6 to 8 and 10 are 1000 s apart as set"
+		       d10 >= 2999 && d10 <= 3001 && d13 >= 3999 && d13 <= 4001 &&
+		       d14 >= 4999 && d14 <= 5001) }'; then
+		echo "ok: $1: the deadlines of tasks 6 to 8, 10, 13 and 14 are 1000 s apart as set"
 	else
-		echo "FAIL: $1: the deadlines of tasks 6 to 8 and 10 (s: $times) are not 1000, 3000, 2000, 4000 s ahead"
+		echo "FAIL: $1: the deadlines of tasks 6 to 8, 10, 13 and 14 (s: $times) are not 1000, 3000, 2000, 4000, 5000, 6000 s ahead"
 		failures=$((failures + 1))
 	fi
 }
@@ -111,9 +113,9 @@ check_deadlines() { # label part
 check_transcript() { # label file
 	local label=$1 file=$2 part
 	part=$tmp/part
-	local group fd chan mutex in6 in7 in8 in10
+	local group fd chan mutex notify in6 in7 in8 in10 in13 in14
 	section "$file" tasks >"$part"
-	expect "$label: coop tasks lists 13 tasks" "$part" 'context 0x[0-9a-f]+: 13 tasks'
+	expect "$label: coop tasks lists 15 tasks" "$part" 'context 0x[0-9a-f]+: 15 tasks'
 	expect "$label: task 1 READY sleeper" "$part" '^ +1 +READY +[0-9]+ +"sleeper"'
 	expect "$label: task 2 BLOCKED waiter" "$part" '^ +2 +BLOCKED +[0-9]+ +"waiter"'
 	expect "$label: task 3 READY spinner" "$part" '^ +3 +READY +[0-9]+ +"spinner"'
@@ -126,7 +128,9 @@ check_transcript() { # label file
 	expect "$label: task 10 BLOCKED reader" "$part" '^ +10 +BLOCKED +[0-9]+ +"reader"'
 	expect "$label: task 11 BLOCKED sender" "$part" '^ +11 +BLOCKED +[0-9]+ +"sender"'
 	expect "$label: task 12 BLOCKED locker" "$part" '^ +12 +BLOCKED +[0-9]+ +"locker"'
-	expect "$label: task 13 READY newborn" "$part" '^ +13 +READY +[0-9]+ +"newborn"'
+	expect "$label: task 13 BLOCKED listener" "$part" '^ +13 +BLOCKED +[0-9]+ +"listener"'
+	expect "$label: task 14 BLOCKED offloader" "$part" '^ +14 +BLOCKED +[0-9]+ +"offloader"'
+	expect "$label: task 15 READY newborn" "$part" '^ +15 +READY +[0-9]+ +"newborn"'
 
 	# What the blocked tasks wait for, and until when (every backend):
 	# the time left live, the absolute deadline from a core file (no
@@ -140,15 +144,17 @@ check_transcript() { # label file
 	section "$file" objects >"$part.objects"
 	expect "$label: gdb prints the channel's address" "$part.objects" '^chan=0x[0-9a-f]+$'
 	expect "$label: gdb prints the mutex's address" "$part.objects" '^mutex=0x[0-9a-f]+$'
+	expect "$label: gdb prints the notifier's address" "$part.objects" '^notify=0x[0-9a-f]+$'
 	chan=$(sed -n 's/^chan=//p' "$part.objects")
 	mutex=$(sed -n 's/^mutex=//p' "$part.objects")
+	notify=$(sed -n 's/^notify=//p' "$part.objects")
 	if [ "$label" = core ]; then
-		in6='until [0-9]+\.[0-9]{3}s' in7=$in6 in8=$in6 in10=$in6
+		in6='until [0-9]+\.[0-9]{3}s' in7=$in6 in8=$in6 in10=$in6 in13=$in6 in14=$in6
 		expect "$label: the listing says its deadlines are absolute" "$part" \
-			'13 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
+			'15 tasks \(no clock in a core file: `until. gives CLOCK_MONOTONIC deadlines\)$'
 	else
 		in6='in 9[0-9]{2}\.[0-9]{3}s' in7='in 29[0-9]{2}\.[0-9]{3}s' in8='in 19[0-9]{2}\.[0-9]{3}s'
-		in10='in 39[0-9]{2}\.[0-9]{3}s'
+		in10='in 39[0-9]{2}\.[0-9]{3}s' in13='in 49[0-9]{2}\.[0-9]{3}s' in14='in 59[0-9]{2}\.[0-9]{3}s'
 		refuse "$label: the listing has no note about absolute deadlines" "$part" 'no clock'
 	fi
 	expect "$label: task 2 is in coop_join on task 3, no deadline" "$part" \
@@ -168,10 +174,15 @@ check_transcript() { # label file
 		"\"sender\" +chan ${chan:-0x[0-9a-f]+} +coop_chan_send\$"
 	expect "$label: task 12 is in coop_mutex_lock on the mutex, no deadline" "$part" \
 		"\"locker\" +mutex ${mutex:-0x[0-9a-f]+} +coop_mutex_lock\$"
+	expect "$label: task 13 is in coop_notify_wait on the notifier, deadline ~5000 s ahead" \
+		"$part" \
+		"\"listener\" +notify ${notify:-0x[0-9a-f]+}, ${in13} +coop_notify_wait\$"
+	expect "$label: task 14 is in coop_offload, no object, deadline ~6000 s ahead" "$part" \
+		"\"offloader\" +${in14} +coop_offload\$"
 	check_deadlines "$label" "$part"
 	expect "$label: task 9, woken, is only cancelled" "$part" '"dozer" +cancelled( |$)'
 	refuse "$label: no flags on the others" "$part" \
-		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|reader|sender|locker|newborn)".*(cancelled|shielded)'
+		'"(sleeper|waiter|spinner|quitter|stopper|napper|grouper|reader|sender|locker|listener|offloader|newborn)".*(cancelled|shielded)'
 	if [ "$backend" != asm ]; then
 		section "$file" bt1 >"$part"
 		expect "$label: coop bt says the $backend backend is not supported" "$part" \
@@ -188,7 +199,7 @@ check_transcript() { # label file
 	expect "$label: task 3 resumes in spinner_main" "$part" "\"spinner\" +(${lib}spinner_main)\$"
 	expect "$label: task 9 (woken in the library's wait path) resumes in dozer_main" "$part" \
 		'"dozer" +cancelled +dozer_main$'
-	expect "$label: task 13 has not started" "$part" '"newborn" +\(not started\) newborn_main'
+	expect "$label: task 15 has not started" "$part" '"newborn" +\(not started\) newborn_main'
 
 	section "$file" bt1 >"$part"
 	sed -n '/^task 1 /{n;p;}' "$part" >"$part.first"
@@ -249,16 +260,26 @@ check_transcript() { # label file
 	expect "$label: coop bt 12 is in coop_mutex_lock" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_mutex_lock'
 	expect "$label: coop bt 12 shows locker_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in locker_main'
 	section "$file" bt13 >"$part"
-	expect "$label: coop bt 13 says it has not started" "$part" \
-		'task 13 "newborn" has not started yet: it will run newborn_main'
+	expect "$label: coop bt 13 is in coop_notify_wait" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_notify_wait'
+	expect "$label: coop bt 13 shows listener_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in listener_main'
 	section "$file" bt14 >"$part"
-	expect "$label: coop bt 14: no such task" "$part" 'has no task 14'
+	sed -n '/^task 14 /{n;p;}' "$part" >"$part.first"
+	expect "$label: coop bt 14 starts at frame #0 of the task" "$part.first" '^#0 +0x[0-9a-f]+ in '
+	expect "$label: coop bt 14 is in coop_offload" "$part" '^#[0-9]+ +(0x[0-9a-f]+ in )?coop_offload'
+	expect "$label: coop bt 14 shows offloader_main" "$part" '^#[0-9]+ +0x[0-9a-f]+ in offloader_main'
+	expect "$label: coop bt 14 ends at the task's start" "$part" '^#[0-9]+ +0x[0-9a-f]+ in coop(__|\.)arch_start'
+	refuse "$label: coop bt 14 shows none of the threads' own frames" "$part" 'sem_wait|gdb_target_stop|stopper_main'
+	section "$file" bt15 >"$part"
+	expect "$label: coop bt 15 says it has not started" "$part" \
+		'task 15 "newborn" has not started yet: it will run newborn_main'
+	section "$file" bt16 >"$part"
+	expect "$label: coop bt 16: no such task" "$part" 'has no task 16'
 	section "$file" after >"$part"
 	expect "$label: the selected frame is kept" "$part" '^#[0-9]+ +0x[0-9a-f]+ in stopper_main'
 	expect "$label: the thread's own bt is intact afterwards" "$part" \
 		'^#[0-9]+ +(0x[0-9a-f]+ in )?gdb_target_stop'
 	refuse "$label: ... with none of the task's frames" "$part" \
-		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer|reader|sender|locker'
+		'sleeper|spinner|waiter|napper|grouper|stubborn|dozer|reader|sender|locker|listener|offloader'
 }
 
 # From a frame other than the innermost, which `coop bt` must leave
@@ -270,6 +291,7 @@ commands=(
 	-ex 'echo @fd\n' -ex 'printf "fd=%d\n", gdb_target_pipe[0]'
 	-ex 'echo @objects\n' -ex 'printf "chan=%p\n", gdb_target_chan'
 	-ex 'printf "mutex=%p\n", gdb_target_mutex'
+	-ex 'printf "notify=%p\n", gdb_target_notify'
 	-ex 'echo @bt1\n' -ex 'coop bt 1'
 	-ex 'echo @bt2\n' -ex 'coop bt 2'
 	-ex 'echo @bt3full\n' -ex 'coop bt 3 full'
@@ -284,6 +306,8 @@ commands=(
 	-ex 'echo @bt12\n' -ex 'coop bt 12'
 	-ex 'echo @bt13\n' -ex 'coop bt 13'
 	-ex 'echo @bt14\n' -ex 'coop bt 14'
+	-ex 'echo @bt15\n' -ex 'coop bt 15'
+	-ex 'echo @bt16\n' -ex 'coop bt 16'
 	-ex 'echo @after\n' -ex 'frame' -ex 'bt'
 	-ex 'echo @end\n'
 )
@@ -298,7 +322,8 @@ if grep -q 'debug information is not loaded' "$tmp/live.txt"; then
 	echo "libcoop has no debug information in this build (no -g): skipped"
 	exit 77
 fi
-if ! grep -Eq '^Breakpoint 1, (0x[0-9a-f]+ in )?gdb_target_stop' "$tmp/live.txt"; then
+# With the pool's thread there, gdb names the thread that hit it.
+if ! grep -Eq '^(Thread [0-9]+ "[^"]*" hit )?Breakpoint 1, (0x[0-9a-f]+ in )?gdb_target_stop' "$tmp/live.txt"; then
 	if grep -Eq 'ptrace|Operation not permitted|Could not trace|personality' "$tmp/live.txt"; then
 		echo "gdb cannot run a program here (ptrace refused): skipped"
 		sed 's/^/    /' "$tmp/live.txt"
